@@ -1,0 +1,1 @@
+"""agent/: the search agent and its trajectories. Not built yet: see issue 5."""

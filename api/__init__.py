@@ -1,0 +1,1 @@
+"""api/: the REST service (FastAPI). Not built yet: see issue 4."""

@@ -1,0 +1,103 @@
+"""``hcsp graph ...``: counts, and the embedded engine's start/stop/status."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graph.backend import embedded_path, is_neo4j_uri
+from graph.embedded import EmbeddedEngine
+from graph.errors import GraphError
+from graph.store import graph_stats, open_graph
+from hcsp.cliutil import friendly_errors
+from hcsp.settings import get_settings
+
+graph_app = typer.Typer(no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+UriOption = Annotated[str | None, typer.Option(
+    "--graph-uri", envvar="HCSP_GRAPH_URI",
+    help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")]
+
+
+def _embedded(uri: str | None) -> EmbeddedEngine:
+    uri = uri or get_settings().graph_uri
+    if is_neo4j_uri(uri):
+        raise GraphError(f"{uri} is a Neo4j URI; start/stop/status manage the embedded engine",
+                         hint="run Neo4j with `docker compose up -d neo4j`")
+    return EmbeddedEngine(embedded_path(uri))
+
+
+@graph_app.command("stats")
+@friendly_errors
+def stats_command(graph_uri: UriOption = None,
+                  as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False
+                  ) -> None:
+    """Counts of entities, aliases, links, facts (by kind) and categories."""
+    with open_graph(graph_uri) as backend:
+        s = graph_stats(backend)
+        where = backend.uri
+    if as_json:
+        print(json.dumps({"graph": where, **s.as_dict()}))
+        return
+    t = Table(title=f"graph {where}", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("entities", f"{s.entities:,}")
+    t.add_row("  of which stubs (link targets missing from the dumps)", f"{s.stubs:,}")
+    t.add_row("  of which disambiguation pages", f"{s.disambiguation:,}")
+    t.add_row("aliases (from redirects)", f"{s.aliases:,}")
+    t.add_row("links", f"{s.links:,}")
+    t.add_row("facts: entity-to-entity", f"{s.entity_facts:,}")
+    for kind, n in sorted(s.literal_facts.items()):
+        t.add_row(f"facts: {kind}", f"{n:,}")
+    t.add_row("categories", f"{s.categories:,}")
+    t.add_row("category memberships", f"{s.category_edges:,}")
+    for d in s.dumps:
+        state = "complete" if d.get("finished") else "partial"
+        t.add_row(f"dump ({state})", str(d.get("source")))
+    out.print(t)
+
+
+@graph_app.command("start")
+@friendly_errors
+def start_command(graph_uri: UriOption = None) -> None:
+    """Start the embedded engine and leave it running for later commands."""
+    eng = _embedded(graph_uri)
+    started = eng.start()
+    st = eng.status()
+    word = "started" if started else "already running"
+    out.print(f"embedded engine {word}: pid {st.pid}, data in {st.path}, socket {st.socket}")
+
+
+@graph_app.command("stop")
+@friendly_errors
+def stop_command(graph_uri: UriOption = None) -> None:
+    """Save the graph to disk and stop the embedded engine."""
+    eng = _embedded(graph_uri)
+    if eng.stop():
+        out.print(f"embedded engine stopped; data saved in {eng.path}")
+    else:
+        out.print(f"embedded engine for {eng.path} was not running")
+
+
+@graph_app.command("status")
+@friendly_errors
+def status_command(graph_uri: UriOption = None,
+                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Whether the embedded engine is running, and where its data is."""
+    st = _embedded(graph_uri).status()
+    if as_json:
+        print(json.dumps({"path": str(st.path), "running": st.running, "pid": st.pid,
+                          "socket": st.socket, "disk_bytes": st.disk_bytes}))
+        return
+    if st.running:
+        out.print(f"running: pid {st.pid}, data in {st.path} ({st.disk_bytes / 1e6:.1f} MB)")
+    else:
+        out.print(f"not running; data in {st.path} ({st.disk_bytes / 1e6:.1f} MB). "
+                  "Commands start it on demand; `hcsp graph start` keeps it up.")

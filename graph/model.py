@@ -1,0 +1,46 @@
+"""Labels and relationship types of the knowledge graph.
+
+Queries take labels and types from these enums, never from input.
+
+    (:Entity {title, page_id, description, aliases, disambiguation, stub,
+              rand, bucket, popularity, out_links, n_facts})
+    (:Entity)-[:LINKS_TO {sentence}]->(:Entity)          body links, via redirects
+    (:Entity)-[:FACT {key, text, raw}]->(:Entity)        infobox values that link
+    (:Entity)-[:HAS_FACT {key}]->(:Fact {id, key, kind, text, raw,
+                                         num, unit, year, month, day, date})
+    (:Entity)-[:IN_CATEGORY]->(:Category {name})
+    (:Dump {source, dbname, sitename, ...})              one per ingested dump
+    (:Migration {id})                                    applied schema steps
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Label(StrEnum):
+    """Node labels."""
+
+    ENTITY = "Entity"
+    FACT = "Fact"
+    CATEGORY = "Category"
+    DUMP = "Dump"
+    MIGRATION = "Migration"
+
+
+class Rel(StrEnum):
+    """Relationship types."""
+
+    LINKS_TO = "LINKS_TO"
+    FACT = "FACT"
+    HAS_FACT = "HAS_FACT"
+    IN_CATEGORY = "IN_CATEGORY"
+
+
+class FactKind(StrEnum):
+    """Types of literal facts (what the sampler can blur)."""
+
+    DATE = "date"
+    YEAR = "year"
+    NUMBER = "number"
+    TEXT = "text"

@@ -1,0 +1,164 @@
+"""Every Cypher query the product runs, as named constants and a few builders.
+
+Values go in only as ``$parameters``. Labels and types come from graph.model. Writes
+are ``UNWIND $rows AS row`` batches with ``MERGE``, so rerunning one changes nothing.
+:func:`all_queries` lists them all, rendered for a dialect; the contract tests run
+them on the embedded engine and parse them with Neo4j's own parser.
+"""
+
+from __future__ import annotations
+
+from graph.dialect import Dialect, in_degree_expr, out_degree_expr
+from graph.model import Label, Rel
+
+E, F, C, D, M = Label.ENTITY, Label.FACT, Label.CATEGORY, Label.DUMP, Label.MIGRATION
+
+# -- schema bookkeeping ---------------------------------------------------------------
+APPLIED_MIGRATIONS = f"MATCH (m:{M}) RETURN m.id AS id"
+RECORD_MIGRATION = f"MERGE (m:{M} {{id: $id}}) SET m.applied_at = $applied_at"
+
+# -- ingest writes --------------------------------------------------------------------
+UPSERT_ENTITIES = f"""
+UNWIND $rows AS row
+MERGE (e:{E} {{title: row.title}})
+SET e.page_id = row.page_id, e.description = row.description,
+    e.disambiguation = row.disambiguation, e.stub = false,
+    e.rand = row.rand, e.bucket = row.bucket, e.text_bytes = row.text_bytes
+"""
+
+UPSERT_STUBS = f"""
+UNWIND $rows AS row
+MERGE (e:{E} {{title: row.title}})
+ON CREATE SET e.stub = true, e.disambiguation = false, e.rand = row.rand,
+              e.bucket = row.bucket
+"""
+
+# A title that is now known to be a redirect must not remain a stub entity: its
+# links were written to the redirect's target.
+DELETE_STUBS = f"""
+UNWIND $titles AS title
+MATCH (e:{E} {{title: title}})
+WHERE e.stub = true
+DETACH DELETE e
+"""
+
+SET_ALIASES = f"""
+UNWIND $rows AS row
+MATCH (e:{E} {{title: row.title}})
+SET e.aliases = row.aliases
+"""
+
+UPSERT_LITERAL_FACTS = f"""
+UNWIND $rows AS row
+MATCH (e:{E} {{title: row.title}})
+MERGE (f:{F} {{id: row.id}})
+SET f.key = row.key, f.kind = row.kind, f.text = row.text, f.raw = row.raw,
+    f.num = row.num, f.unit = row.unit, f.year = row.year, f.month = row.month,
+    f.day = row.day, f.date = row.date
+MERGE (e)-[h:{Rel.HAS_FACT}]->(f)
+SET h.key = row.key
+"""
+
+UPSERT_CATEGORIES = f"""
+UNWIND $rows AS row
+MATCH (e:{E} {{title: row.title}})
+MERGE (c:{C} {{name: row.name}})
+MERGE (e)-[:{Rel.IN_CATEGORY}]->(c)
+"""
+
+UPSERT_LINKS = f"""
+UNWIND $rows AS row
+MATCH (a:{E} {{title: row.src}})
+MATCH (b:{E} {{title: row.dst}})
+MERGE (a)-[r:{Rel.LINKS_TO}]->(b)
+ON CREATE SET r.sentence = row.sentence
+"""
+
+UPSERT_ENTITY_FACTS = f"""
+UNWIND $rows AS row
+MATCH (a:{E} {{title: row.src}})
+MATCH (b:{E} {{title: row.dst}})
+MERGE (a)-[r:{Rel.FACT} {{key: row.key}}]->(b)
+ON CREATE SET r.text = row.text, r.raw = row.raw
+"""
+
+RECORD_DUMP = f"""
+MERGE (d:{D} {{source: $source}})
+SET d += $props
+"""
+
+# Counts that depend on all links being in place; run once loading ends, a range of
+# buckets (see Entity.bucket) at a time so one query never holds the whole graph.
+def degree_update(dialect: Dialect) -> str:
+    """Set popularity (in-links), out_links and n_facts for the entities of a range of
+    buckets ``$lo <= bucket < $hi``."""
+    return f"""
+UNWIND range($lo, $hi - 1) AS b
+MATCH (e:{E} {{bucket: b}})
+SET e.popularity = {in_degree_expr('e', Rel.LINKS_TO, dialect)},
+    e.out_links = {out_degree_expr('e', Rel.LINKS_TO, dialect)},
+    e.n_facts = {out_degree_expr('e', Rel.HAS_FACT, dialect)}
+              + {out_degree_expr('e', Rel.FACT, dialect)}
+RETURN count(e) AS n
+"""
+
+
+# -- reads: stats ---------------------------------------------------------------------
+COUNT_ENTITIES = f"""
+MATCH (e:{E})
+RETURN count(e) AS entities,
+       sum(CASE WHEN e.stub = true THEN 1 ELSE 0 END) AS stubs,
+       sum(CASE WHEN e.disambiguation = true THEN 1 ELSE 0 END) AS disambiguation,
+       sum(CASE WHEN e.aliases IS NULL THEN 0 ELSE size(e.aliases) END) AS aliases
+"""
+COUNT_LINKS = f"MATCH (:{E})-[r:{Rel.LINKS_TO}]->(:{E}) RETURN count(r) AS n"
+COUNT_ENTITY_FACTS = f"MATCH (:{E})-[r:{Rel.FACT}]->(:{E}) RETURN count(r) AS n"
+COUNT_FACTS_BY_KIND = f"MATCH (f:{F}) RETURN f.kind AS kind, count(f) AS n ORDER BY kind"
+COUNT_CATEGORIES = f"MATCH (c:{C}) RETURN count(c) AS n"
+COUNT_CATEGORY_EDGES = f"MATCH (:{E})-[r:{Rel.IN_CATEGORY}]->(:{C}) RETURN count(r) AS n"
+LIST_DUMPS = f"MATCH (d:{D}) RETURN d.source AS source, d.dbname AS dbname, " \
+             f"d.finished AS finished ORDER BY source"
+
+# -- reads: single entities (tests, the CLI, later the sampler) -------------------------
+ENTITY_BY_TITLE = f"""
+MATCH (e:{E} {{title: $title}})
+RETURN e.title AS title, e.page_id AS page_id, e.description AS description,
+       e.aliases AS aliases, e.disambiguation AS disambiguation, e.stub AS stub,
+       e.popularity AS popularity, e.out_links AS out_links, e.n_facts AS n_facts,
+       e.rand AS rand, e.bucket AS bucket
+"""
+ENTITY_BY_ALIAS = f"""
+MATCH (e:{E})
+WHERE $alias IN e.aliases
+RETURN e.title AS title
+"""
+LITERAL_FACTS_OF = f"""
+MATCH (e:{E} {{title: $title}})-[:{Rel.HAS_FACT}]->(f:{F})
+RETURN f.key AS key, f.kind AS kind, f.text AS text, f.num AS num, f.unit AS unit,
+       f.year AS year, f.month AS month, f.day AS day, f.date AS date, f.raw AS raw
+ORDER BY key, text
+"""
+ENTITY_FACTS_OF = f"""
+MATCH (e:{E} {{title: $title}})-[r:{Rel.FACT}]->(t:{E})
+RETURN r.key AS key, t.title AS target, r.text AS text
+ORDER BY key, target
+"""
+LINKS_OF = f"""
+MATCH (e:{E} {{title: $title}})-[r:{Rel.LINKS_TO}]->(t:{E})
+RETURN t.title AS target, r.sentence AS sentence
+ORDER BY target
+"""
+CATEGORIES_OF = f"""
+MATCH (e:{E} {{title: $title}})-[:{Rel.IN_CATEGORY}]->(c:{C})
+RETURN c.name AS name
+ORDER BY name
+"""
+
+
+def all_queries(dialect: Dialect) -> dict[str, str]:
+    """Every query of this module, rendered for ``dialect``, by name."""
+    out = {name: q for name, q in globals().items()
+           if name.isupper() and isinstance(q, str) and not name.startswith("_")
+           and name not in {"E", "F", "C", "D", "M"}}
+    out["degree_update"] = degree_update(dialect)
+    return out

@@ -1,0 +1,130 @@
+"""Operations on the knowledge graph built from graph.queries: batched writes,
+counts, and single-entity reads. Everything receives an open backend."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from graph import queries as Q
+from graph.backend import GraphBackend, open_backend
+from hcsp.settings import Settings, get_settings
+
+
+@contextlib.contextmanager
+def open_graph(uri: str | None = None, *, settings: Settings | None = None,
+               autostart: bool = True) -> Iterator[GraphBackend]:
+    """Open the graph named by ``uri`` (default: the HCSP_GRAPH_URI setting), close it
+    on exit. An embedded engine started here is stopped here."""
+    s = settings or get_settings()
+    backend = open_backend(uri or s.graph_uri, user=s.neo4j_user,
+                           password=s.neo4j_password.get_secret_value(),
+                           database=s.neo4j_database, autostart=autostart)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def write_rows(backend: GraphBackend, query: str, rows: Sequence[dict[str, Any]],
+               batch_size: int = 5000) -> int:
+    """Write ``rows`` through an ``UNWIND $rows`` query in batches. Returns len(rows)."""
+    for i in range(0, len(rows), batch_size):
+        backend.write(query, {"rows": list(rows[i:i + batch_size])})
+    return len(rows)
+
+
+def update_degrees(backend: GraphBackend, batch_size: int = 5000, buckets: int = 4096) -> int:
+    """Recompute popularity (in-links), out_links and n_facts of every entity, a range
+    of buckets per query sized to about ``batch_size`` entities. Returns how many."""
+    total = int((backend.read(Q.COUNT_ENTITIES) or [{}])[0].get("entities") or 0)
+    if total == 0:
+        return 0
+    step = max(1, min(buckets, buckets * batch_size // total))
+    query = Q.degree_update(backend.dialect)
+    n = 0
+    for lo in range(0, buckets, step):
+        rows = backend.write(query, {"lo": lo, "hi": min(buckets, lo + step)})
+        n += int(rows[0]["n"]) if rows else 0
+    return n
+
+
+@dataclass(slots=True)
+class GraphStats:
+    """What the graph holds."""
+
+    entities: int = 0
+    stubs: int = 0
+    disambiguation: int = 0
+    aliases: int = 0
+    links: int = 0
+    entity_facts: int = 0
+    literal_facts: dict[str, int] = field(default_factory=dict)
+    categories: int = 0
+    category_edges: int = 0
+    dumps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def facts(self) -> int:
+        """All facts: entity-to-entity plus literal."""
+        return self.entity_facts + sum(self.literal_facts.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["facts"] = self.facts
+        return d
+
+
+def _one(backend: GraphBackend, query: str) -> int:
+    rows = backend.read(query)
+    return int(rows[0]["n"] or 0) if rows else 0
+
+
+def graph_stats(backend: GraphBackend) -> GraphStats:
+    """Counts of entities, aliases, links, facts by kind and categories."""
+    row = (backend.read(Q.COUNT_ENTITIES) or [{}])[0]
+    return GraphStats(
+        entities=int(row.get("entities") or 0),
+        stubs=int(row.get("stubs") or 0),
+        disambiguation=int(row.get("disambiguation") or 0),
+        aliases=int(row.get("aliases") or 0),
+        links=_one(backend, Q.COUNT_LINKS),
+        entity_facts=_one(backend, Q.COUNT_ENTITY_FACTS),
+        literal_facts={r["kind"]: int(r["n"]) for r in backend.read(Q.COUNT_FACTS_BY_KIND)},
+        categories=_one(backend, Q.COUNT_CATEGORIES),
+        category_edges=_one(backend, Q.COUNT_CATEGORY_EDGES),
+        dumps=backend.read(Q.LIST_DUMPS),
+    )
+
+
+def entity(backend: GraphBackend, title: str) -> dict[str, Any] | None:
+    """One entity's properties, or None."""
+    rows = backend.read(Q.ENTITY_BY_TITLE, {"title": title})
+    return rows[0] if rows else None
+
+
+def literal_facts(backend: GraphBackend, title: str) -> list[dict[str, Any]]:
+    """An entity's typed literal facts."""
+    return backend.read(Q.LITERAL_FACTS_OF, {"title": title})
+
+
+def entity_facts(backend: GraphBackend, title: str) -> list[dict[str, Any]]:
+    """An entity's facts that point at other entities."""
+    return backend.read(Q.ENTITY_FACTS_OF, {"title": title})
+
+
+def links(backend: GraphBackend, title: str) -> list[dict[str, Any]]:
+    """An entity's body links with their sentences."""
+    return backend.read(Q.LINKS_OF, {"title": title})
+
+
+def categories(backend: GraphBackend, title: str) -> list[str]:
+    """An entity's category names."""
+    return [r["name"] for r in backend.read(Q.CATEGORIES_OF, {"title": title})]
+
+
+def titles_by_alias(backend: GraphBackend, alias: str) -> list[str]:
+    """Entities that carry ``alias`` (a redirect title)."""
+    return [r["title"] for r in backend.read(Q.ENTITY_BY_ALIAS, {"alias": alias})]

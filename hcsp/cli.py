@@ -1,0 +1,40 @@
+"""The ``hcsp`` command: one entry point, a subcommand group per package.
+
+    hcsp ingest SOURCE          a dump into the graph
+    hcsp graph stats|start|stop|status
+
+Errors from our code print as one line with what to do, and a non-zero exit code;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hcsp.cliutil import friendly_errors
+
+app = typer.Typer(
+    name="hcsp", no_args_is_help=True, add_completion=False,
+    help="Turn Wikipedia into hard, verifiable deep-research questions.")
+
+
+def _register() -> None:
+    from graph.cli import graph_app
+    from ingest.cli import ingest_command
+
+    app.command("ingest")(friendly_errors(ingest_command))
+    app.add_typer(graph_app, name="graph", help="Inspect and run the graph database.")
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

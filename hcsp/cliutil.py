@@ -1,0 +1,33 @@
+"""Shared CLI plumbing: how our errors reach a user of the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from hcsp.errors import HcspError
+
+err_console = Console(stderr=True)
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our errors into one clear line (plus what to do) and an exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HcspError as e:
+            err_console.print(f"[bold red]error:[/] {e.message}", highlight=False)
+            if e.hint:
+                err_console.print(f"[yellow]what to do:[/] {e.hint}", highlight=False)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]; rerun with --resume to continue")
+            raise typer.Exit(130) from None
+
+    return wrapper

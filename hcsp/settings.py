@@ -1,0 +1,33 @@
+"""Endpoints and secrets, read from the environment (``HCSP_*``) or a ``.env`` file.
+
+Run parameters (batch sizes, limits) are dataclasses in each package, not settings.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_GRAPH_URI = ".hcsp/graph"
+
+
+class Settings(BaseSettings):
+    """Where the graph lives and how to log in to it."""
+
+    model_config = SettingsConfigDict(env_prefix="HCSP_", env_file=".env", extra="ignore")
+
+    graph_uri: str = Field(
+        DEFAULT_GRAPH_URI,
+        description="A folder for the embedded engine, or bolt://... / neo4j://... for Neo4j.",
+    )
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str | None = None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings, read once per process."""
+    return Settings()

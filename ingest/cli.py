@@ -1,0 +1,107 @@
+"""``hcsp ingest SOURCE``: a dump into the graph, with progress and a summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from graph.store import graph_stats, open_graph
+from ingest.errors import DumpError
+from ingest.pipeline import IngestConfig, IngestReport, ingest_dump
+
+console = Console(stderr=True)
+
+
+def ingest_command(
+    source: Annotated[str, typer.Argument(
+        help="A pages-articles dump: a local .xml / .xml.bz2 / .xml.gz file, or an http(s) "
+             "URL of one (streamed).")],
+    graph_uri: Annotated[str | None, typer.Option(
+        "--graph-uri", envvar="HCSP_GRAPH_URI",
+        help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        help="Read at most this many pages of the dump.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Skip the pages an interrupted run of the same dump finished.")] = False,
+    missing_links: Annotated[str, typer.Option(
+        help="Links to pages the dump lacks: 'stub' (a bare entity) or 'drop'.")] = "stub",
+    batch_size: Annotated[int, typer.Option(help="Rows per write batch.")] = 2000,
+    staging: Annotated[Path | None, typer.Option(
+        help="Where links wait for redirects (default: .hcsp/staging).")] = None,
+) -> None:
+    """Ingest a Wikipedia dump: pages, redirects, links with sentences, infobox facts,
+    categories. Rerunning it changes nothing; --resume continues a broken-off run."""
+    config = IngestConfig(limit=limit, resume=resume, missing_links=missing_links,
+                          batch_size=batch_size,
+                          staging_root=staging or IngestConfig.staging_root)
+    t0 = time.perf_counter()
+    with open_graph(graph_uri) as backend:
+        with _progress() as progress:
+            task = progress.add_task("reading", total=None, pages=0, rate=0.0)
+
+            def on_progress(pages: int, nbytes: int, total: int | None) -> None:
+                el = max(time.perf_counter() - t0, 1e-6)
+                progress.update(task, completed=nbytes, total=total, pages=pages,
+                                rate=pages / el)
+
+            error: DumpError | None = None
+            try:
+                report = ingest_dump(source, backend, config, progress=on_progress)
+            except DumpError as e:
+                error = e
+                report = getattr(e, "report", None)
+        if report is not None:
+            _summary(report, backend, graph_uri or backend.uri)
+        if error is not None:
+            raise error
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TextColumn("{task.fields[pages]:,} pages"),
+        TextColumn("{task.fields[rate]:,.0f} pages/s"), TimeElapsedColumn(),
+        console=console, transient=False)
+
+
+def _summary(report: IngestReport, backend: object, where: str) -> None:
+    stats = graph_stats(backend)  # type: ignore[arg-type]
+    t = Table(title="ingest summary", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    if report.resumed_from:
+        t.add_row("resumed after page", f"{report.resumed_from:,}")
+    t.add_row("pages read", f"{report.pages_read:,}")
+    t.add_row("articles", f"{report.articles:,}")
+    t.add_row("redirects (aliases)", f"{report.redirects:,}")
+    for reason, n in sorted(report.skipped.items()):
+        t.add_row(f"  pages skipped: {reason}", f"{n:,}")
+    for what, n in report.resolved.items():
+        t.add_row(f"  {what.replace(':', ' ')}", f"{n:,}")
+    for what, n in sorted(report.written.items()):
+        t.add_row(f"rows written: {what}", f"{n:,}")
+    t.add_row("graph now: entities (stubs)", f"{stats.entities:,} ({stats.stubs:,})")
+    t.add_row("graph now: aliases", f"{stats.aliases:,}")
+    t.add_row("graph now: links", f"{stats.links:,}")
+    t.add_row("graph now: facts (entity/literal)",
+              f"{stats.facts:,} ({stats.entity_facts:,}/{sum(stats.literal_facts.values()):,})")
+    t.add_row("graph now: categories", f"{stats.categories:,}")
+    mb = report.bytes_read / 1e6
+    t.add_row("read", f"{mb:,.1f} MB in {report.seconds:,.1f} s")
+    t.add_row("parse / write time",
+              f"{report.parse_seconds:,.1f} s / {report.write_seconds:,.1f} s")
+    t.add_row("graph", where)
+    console.print(t)

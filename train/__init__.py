@@ -1,0 +1,1 @@
+"""train/: SFT and GRPO with TRL. Not built yet: see issue 6."""
