@@ -34,6 +34,10 @@ class GraphBackend(Protocol):
         """Raise GraphUnavailable unless the database answers."""
         ...
 
+    def sync(self) -> None:
+        """Return once every write so far is on disk (resume points rely on it)."""
+        ...
+
     def close(self) -> None:
         """Release the connection (and stop an engine this backend started)."""
         ...
@@ -94,6 +98,14 @@ class FalkorBackend:
         except self._redis_errors as e:
             raise GraphUnavailable(f"the embedded engine at {self.uri} does not answer: {e}",
                                    hint="run `hcsp graph start`") from e
+
+    def sync(self) -> None:
+        # WAITAOF returns once the append-only file is fsynced past our last write.
+        try:
+            self.db.connection.execute_command("WAITAOF", 1, 0, 0)
+        except self._redis_errors as e:
+            raise GraphUnavailable(f"the embedded engine at {self.uri} stopped answering: {e}",
+                                   hint="run `hcsp graph status`") from e
 
     def execute_command(self, *args: Any) -> Any:
         """Send a raw engine command (used by the dialect for DDL)."""
@@ -160,6 +172,9 @@ class Neo4jBackend:
             self.driver.verify_connectivity()
         except (self._nx.ServiceUnavailable, self._nx.DriverError, OSError) as e:
             raise GraphUnavailable(f"Neo4j at {self.uri} does not answer: {e}") from e
+
+    def sync(self) -> None:
+        """Neo4j commits are durable when execute_query returns."""
 
     def close(self) -> None:
         self.driver.close()

@@ -35,16 +35,20 @@ def _falkor_existing(backend: GraphBackend) -> set[tuple[str, str]]:
 
 
 def apply_schema(backend: GraphBackend) -> list[str]:
-    """Create whatever indexes are missing. Returns the names created now."""
+    """Apply the migrations not yet recorded in the graph. Returns their names."""
+    applied = {r["id"] for r in backend.read(Q.APPLIED_MIGRATIONS)}
+    pending = [spec for spec in INDEXES if spec.name not in applied]
+    if not pending:
+        return []
+    falkor = backend.dialect is Dialect.FALKORDB
+    existing = _falkor_existing(backend) if falkor else set()
     created: list[str] = []
-    existing = _falkor_existing(backend) if backend.dialect is Dialect.FALKORDB else set()
-    for spec in INDEXES:
-        if backend.dialect is Dialect.FALKORDB and (spec.label.value, spec.prop) in existing:
-            continue
-        for stmt in index_statements(spec, backend.dialect):
-            backend.write(stmt)
-        if backend.dialect is Dialect.FALKORDB and spec.unique:
-            _falkor_unique(backend, spec)
+    for spec in pending:
+        if not (falkor and (spec.label.value, spec.prop) in existing):
+            for stmt in index_statements(spec, backend.dialect):
+                backend.write(stmt)
+            if falkor and spec.unique:
+                _falkor_unique(backend, spec)
         created.append(spec.name)
     if created:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

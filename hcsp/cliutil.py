@@ -11,7 +11,7 @@ from rich.console import Console
 
 from hcsp.errors import HcspError
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -39,13 +39,15 @@ def ingest_command(
     missing_links: Annotated[str, typer.Option(
         help="Links to pages the dump lacks: 'stub' (a bare entity) or 'drop'.")] = "stub",
     batch_size: Annotated[int, typer.Option(help="Rows per write batch.")] = 2000,
+    checkpoint_every: Annotated[int, typer.Option(
+        help="Save a resume point after this many articles.")] = 2000,
     staging: Annotated[Path | None, typer.Option(
         help="Where links wait for redirects (default: .hcsp/staging).")] = None,
 ) -> None:
     """Ingest a Wikipedia dump: pages, redirects, links with sentences, infobox facts,
     categories. Rerunning it changes nothing; --resume continues a broken-off run."""
     config = IngestConfig(limit=limit, resume=resume, missing_links=missing_links,
-                          batch_size=batch_size,
+                          batch_size=batch_size, checkpoint_every=checkpoint_every,
                           staging_root=staging or IngestConfig.staging_root)
     t0 = time.perf_counter()
     with open_graph(graph_uri) as backend:

@@ -191,6 +191,13 @@ class DumpReader:
                     yield page
                     self.last_title = page.title
         except ET.ParseError as e:
+            if root is None:
+                if self.bytes_read == 0:
+                    raise DumpError(f"{self.source} is empty",
+                                    hint="pass a pages-articles dump") from e
+                raise DumpError(f"{self.source} is not a MediaWiki XML dump: it is not XML ({e})",
+                                hint="pass a pages-articles .xml, .xml.bz2 or .xml.gz dump"
+                                ) from e
             raise self._truncated(f"the XML is cut or malformed ({e})") from e
         except EOFError as e:
             raise self._truncated(f"the compressed stream ends early ({e})") from e

@@ -65,8 +65,8 @@ class IngestConfig:
         if self.limit is not None and self.limit < 1:
             raise IngestError(f"limit must be at least 1, not {self.limit}",
                               hint="leave it out to read the whole dump")
-        if self.batch_size < 1:
-            raise IngestError("batch_size must be at least 1")
+        if self.batch_size < 1 or self.checkpoint_every < 1:
+            raise IngestError("batch_size and checkpoint_every must be at least 1")
 
 
 @dataclass
@@ -253,8 +253,11 @@ class ArticleWriter(Step):
                 "year": f.year, "month": f.month, "day": f.day, "date": f.date})
         for name in art.categories:
             self.cats.append({"title": art.title, "name": name})
+        seen_targets: set[str] = set()
         for dst, sentence in art.links:
-            self.staging.add_link(art.title, dst, sentence)
+            if dst not in seen_targets:  # one link per pair: the first sentence wins
+                seen_targets.add(dst)
+                self.staging.add_link(art.title, dst, sentence)
         self.stats["articles"] += 1
         self.pending += 1
         self.last = art
@@ -272,6 +275,7 @@ class ArticleWriter(Step):
         self.pending = 0
         self.cp.pages_done = max(self.cp.pages_done, pages_done)
         self.cp.last_title = last_title
+        self.backend.sync()  # a resume point must never run ahead of the data on disk
         self.staging.checkpoint(self.cp)
         self.seconds += time.perf_counter() - t
 
@@ -339,36 +343,44 @@ def resolve_and_write(backend: GraphBackend, staging: Staging, config: IngestCon
             written["stubs"] += write_rows(backend, Q.UPSERT_STUBS, stub_rows, bs)
             stubs_made.update(new)
 
-    batch: list[dict[str, Any]] = []
+    # One row per edge within a batch (keyed dicts keep the first row): engines differ
+    # on which row's ON CREATE wins when one UNWIND batch MERGEs the same edge twice.
+    batch: dict[tuple[str, ...], dict[str, Any]] = {}
     for row in staging.rows("links"):
         if len(row) < 3:
             continue
         dst = target(row[1], row[0], "links")
         if dst is None:
             continue
-        batch.append({"src": row[0], "dst": dst, "sentence": row[2]})
+        batch.setdefault((row[0], dst), {"src": row[0], "dst": dst, "sentence": row[2]})
         if len(batch) >= bs:
-            flush_stubs(batch)
-            written["links"] += write_rows(backend, Q.UPSERT_LINKS, batch, bs)
-            batch = []
-    flush_stubs(batch)
-    written["links"] += write_rows(backend, Q.UPSERT_LINKS, batch, bs)
+            written["links"] += _write_edges(backend, Q.UPSERT_LINKS, batch, flush_stubs, bs)
+            batch = {}
+    written["links"] += _write_edges(backend, Q.UPSERT_LINKS, batch, flush_stubs, bs)
 
-    batch = []
+    batch = {}
     for row in staging.rows("efacts"):
         if len(row) < 5:
             continue
         dst = target(row[2], row[0], "entity_facts")
         if dst is None:
             continue
-        batch.append({"src": row[0], "key": row[1], "dst": dst, "text": row[3], "raw": row[4]})
+        batch.setdefault((row[0], row[1], dst), {"src": row[0], "key": row[1], "dst": dst,
+                                                 "text": row[3], "raw": row[4]})
         if len(batch) >= bs:
-            flush_stubs(batch)
-            written["entity_facts"] += write_rows(backend, Q.UPSERT_ENTITY_FACTS, batch, bs)
-            batch = []
-    flush_stubs(batch)
-    written["entity_facts"] += write_rows(backend, Q.UPSERT_ENTITY_FACTS, batch, bs)
+            written["entity_facts"] += _write_edges(backend, Q.UPSERT_ENTITY_FACTS, batch,
+                                                    flush_stubs, bs)
+            batch = {}
+    written["entity_facts"] += _write_edges(backend, Q.UPSERT_ENTITY_FACTS, batch,
+                                            flush_stubs, bs)
     counts["entities:degrees_updated"] += update_degrees(backend, bs, BUCKETS)
+
+
+def _write_edges(backend: GraphBackend, query: str, batch: dict[tuple[str, ...], dict[str, Any]],
+                 flush_stubs: Callable[[list[dict[str, Any]]], None], bs: int) -> int:
+    rows = list(batch.values())
+    flush_stubs(rows)
+    return write_rows(backend, query, rows, bs)
 
 
 # -- the whole run --------------------------------------------------------------------------

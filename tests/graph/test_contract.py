@@ -1,0 +1,137 @@
+"""Contract tests: the same queries, the same answers, on every backend available here.
+
+Always the embedded engine; Neo4j too when HCSP_NEO4J_URI is set, e.g.
+
+    docker compose up -d neo4j
+    HCSP_NEO4J_URI=bolt://localhost:7687 HCSP_NEO4J_PASSWORD=... pytest tests/graph
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graph import queries as Q
+from graph import store
+from graph.backend import GraphBackend
+from graph.dialect import Dialect
+from graph.schema import INDEXES, apply_schema
+from ingest.pipeline import rand_of
+
+TRICKY = "O'Brien \"the\" `x` }) MATCH (n) DETACH DELETE n //"
+
+
+def _entity(title: str, **kw: object) -> dict[str, object]:
+    r, b = rand_of(title)
+    row: dict[str, object] = {"title": title, "page_id": None, "description": None,
+                              "disambiguation": False, "rand": r, "bucket": b, "text_bytes": 0}
+    row.update(kw)
+    return row
+
+
+@pytest.fixture(scope="module")
+def loaded(any_backend: GraphBackend) -> GraphBackend:
+    """A tiny graph written through every ingest write query."""
+    b = any_backend
+    assert sorted(apply_schema(b)) == sorted(s.name for s in INDEXES)
+    write_all(b)
+    return b
+
+
+def write_all(b: GraphBackend) -> None:
+    store.write_rows(b, Q.UPSERT_ENTITIES, [
+        _entity("Riga", page_id=1, description="Capital of Latvia"),
+        _entity("Latvia", page_id=2),
+        _entity("Rēzne", page_id=3, disambiguation=True),
+        _entity(TRICKY, page_id=4, description=TRICKY),
+    ])
+    store.write_rows(b, Q.UPSERT_STUBS, [{"title": "Daugava", "rand": 0.5, "bucket": 2048},
+                                         {"title": "Old stub", "rand": 0.1, "bucket": 409}])
+    store.write_rows(b, Q.SET_ALIASES, [{"title": "Riga", "aliases": ["Rīga", "Riga, Latvia"]}])
+    store.write_rows(b, Q.UPSERT_LITERAL_FACTS, [
+        {"title": "Riga", "id": "Riga\x1ffounded\x1f0", "key": "founded", "kind": "year",
+         "text": "1201", "raw": "1201", "num": None, "unit": None, "year": 1201, "month": None,
+         "day": None, "date": None},
+        {"title": "Riga", "id": "Riga\x1fpopulation\x1f0", "key": "population", "kind": "number",
+         "text": "605,273", "raw": "605,273", "num": 605273.0, "unit": None, "year": None,
+         "month": None, "day": None, "date": None},
+        {"title": TRICKY, "id": f"{TRICKY}\x1fborn\x1f0", "key": "born", "kind": "date",
+         "text": "1809-02-12", "raw": "{{birth date|1809|2|12}}", "num": None, "unit": None,
+         "year": 1809, "month": 2, "day": 12, "date": "1809-02-12"},
+    ])
+    store.write_rows(b, Q.UPSERT_CATEGORIES, [{"title": "Riga", "name": "Capitals in Europe"},
+                                              {"title": "Latvia", "name": "Countries"}])
+    store.write_rows(b, Q.UPSERT_LINKS, [
+        {"src": "Riga", "dst": "Latvia", "sentence": "Riga is the capital of Latvia."},
+        {"src": "Riga", "dst": "Daugava", "sentence": "Riga lies on the Daugava."},
+        {"src": TRICKY, "dst": "Riga", "sentence": TRICKY},
+    ])
+    # A later row for the same pair leaves the first sentence (ON CREATE). Within one
+    # batch the engines disagree on which row wins, so ingest sends one row per pair.
+    store.write_rows(b, Q.UPSERT_LINKS, [
+        {"src": "Riga", "dst": "Latvia", "sentence": "A second sentence, same pair."}])
+    store.write_rows(b, Q.UPSERT_ENTITY_FACTS, [
+        {"src": "Latvia", "key": "capital", "dst": "Riga", "text": "Riga", "raw": "[[Riga]]"}])
+    b.write(Q.DELETE_STUBS, {"titles": ["Old stub", "Riga"]})
+    b.write(Q.RECORD_DUMP, {"source": "test", "props": {"dbname": "testwiki", "finished": True}})
+    store.update_degrees(b, batch_size=2)
+
+
+def test_schema_is_rerunnable(loaded: GraphBackend) -> None:
+    assert apply_schema(loaded) == []
+    with pytest.raises(Exception, match=r"(?i)unique|constraint|already exists"):
+        loaded.write("CREATE (:Entity {title: 'Riga'})")
+
+
+def test_counts(loaded: GraphBackend) -> None:
+    s = store.graph_stats(loaded)
+    assert (s.entities, s.stubs, s.disambiguation, s.aliases) == (5, 1, 1, 2)
+    assert (s.links, s.entity_facts, s.categories, s.category_edges) == (3, 1, 2, 2)
+    assert s.literal_facts == {"date": 1, "number": 1, "year": 1}
+    assert s.dumps == [{"source": "test", "dbname": "testwiki", "finished": True}]
+
+
+def test_writes_are_idempotent(loaded: GraphBackend) -> None:
+    before = store.graph_stats(loaded).as_dict()
+    write_all(loaded)
+    assert store.graph_stats(loaded).as_dict() == before
+
+
+def test_reads_agree(loaded: GraphBackend) -> None:
+    riga = store.entity(loaded, "Riga")
+    assert riga is not None
+    assert riga["description"] == "Capital of Latvia" and riga["page_id"] == 1
+    assert riga["aliases"] == ["Rīga", "Riga, Latvia"]
+    assert (riga["popularity"], riga["out_links"], riga["n_facts"]) == (1, 2, 2)
+    assert isinstance(riga["rand"], float) and isinstance(riga["bucket"], int)
+    assert store.entity(loaded, "Latvia")["popularity"] == 1
+    assert store.entity(loaded, "Daugava")["stub"] is True
+    assert store.entity(loaded, "Old stub") is None  # deleted as a stale stub
+    assert store.entity(loaded, "Rēzne")["disambiguation"] is True
+    assert store.titles_by_alias(loaded, "Rīga") == ["Riga"]
+    assert store.links(loaded, "Riga") == [
+        {"target": "Daugava", "sentence": "Riga lies on the Daugava."},
+        {"target": "Latvia", "sentence": "Riga is the capital of Latvia."}]  # first one kept
+    assert store.entity_facts(loaded, "Latvia") == [
+        {"key": "capital", "target": "Riga", "text": "Riga"}]
+    assert store.categories(loaded, "Riga") == ["Capitals in Europe"]
+    facts = {f["key"]: f for f in store.literal_facts(loaded, "Riga")}
+    assert facts["founded"]["year"] == 1201 and facts["founded"]["num"] is None
+    assert facts["population"]["num"] == 605273.0
+
+
+def test_values_are_parameters_never_cypher(loaded: GraphBackend) -> None:
+    tricky = store.entity(loaded, TRICKY)
+    assert tricky is not None and tricky["description"] == TRICKY
+    assert store.links(loaded, TRICKY) == [{"target": "Riga", "sentence": TRICKY}]
+    (born,) = store.literal_facts(loaded, TRICKY)
+    assert (born["date"], born["year"], born["month"], born["day"]) == ("1809-02-12", 1809, 2, 12)
+    assert store.graph_stats(loaded).entities == 5  # nothing was deleted
+
+
+def test_every_query_is_known_and_rendered(loaded: GraphBackend) -> None:
+    qs = Q.all_queries(loaded.dialect)
+    assert {"UPSERT_ENTITIES", "UPSERT_LINKS", "COUNT_ENTITIES", "degree_update"} <= set(qs)
+    for name, q in qs.items():
+        assert "$" in q or name.startswith(("COUNT_", "APPLIED_", "LIST_")), name
+    other = Dialect.NEO4J if loaded.dialect is Dialect.FALKORDB else Dialect.FALKORDB
+    assert Q.degree_update(loaded.dialect) != Q.degree_update(other)
