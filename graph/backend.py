@@ -66,6 +66,8 @@ class FalkorBackend:
         self._response_error = redis.ResponseError
         self.db = FalkorDB(unix_socket_path=status.socket)
         self.graph = self.db.select_graph(graph_name)
+        # A write query creates the graph's key, so reads never meet a missing graph.
+        self._run("RETURN 1 AS ok", None, False)
 
     def _run(self, query: str, params: dict[str, Any] | None,
              read_only: bool) -> list[dict[str, Any]]:
@@ -77,8 +79,6 @@ class FalkorBackend:
                                    hint="run `hcsp graph status`; restart with `hcsp graph start`"
                                    ) from e
         except self._response_error as e:
-            if read_only and "empty key" in str(e):
-                return []  # the graph does not exist yet: reads see an empty graph
             raise QueryError(f"the embedded engine rejected a query: {e}",
                              hint=f"query was: {' '.join(query.split())[:300]}") from e
         if not res.header:
