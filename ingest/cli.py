@@ -21,14 +21,16 @@ from rich.table import Table
 from graph.store import graph_stats, open_graph
 from ingest.errors import DumpError
 from ingest.pipeline import IngestConfig, IngestReport, ingest_dump
+from ingest.sample import fetch_enwiki_sample, is_sample
 
 console = Console(stderr=True)
 
 
 def ingest_command(
     source: Annotated[str, typer.Argument(
-        help="A pages-articles dump: a local .xml / .xml.bz2 / .xml.gz file, or an http(s) "
-             "URL of one (streamed).")],
+        help="A pages-articles dump: a local .xml / .xml.bz2 / .xml.gz file, an http(s) "
+             "URL of one (streamed), or sample:enwiki (a real 206-page English slice, "
+             "fetched from PyPI inside the gensim wheel).")],
     graph_uri: Annotated[str | None, typer.Option(
         "--graph-uri", envvar="HCSP_GRAPH_URI",
         help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")] = None,
@@ -49,6 +51,10 @@ def ingest_command(
     config = IngestConfig(limit=limit, resume=resume, missing_links=missing_links,
                           batch_size=batch_size, checkpoint_every=checkpoint_every,
                           staging_root=staging or IngestConfig.staging_root)
+    if is_sample(source):
+        path = fetch_enwiki_sample(Path(".hcsp/data"))
+        console.print(f"using the enwiki sample dump from the gensim wheel: {path}")
+        source = str(path)
     t0 = time.perf_counter()
     with open_graph(graph_uri) as backend:
         with _progress() as progress:
