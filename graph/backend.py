@@ -111,6 +111,9 @@ class FalkorBackend:
         """Send a raw engine command (used by the dialect for DDL)."""
         try:
             return self.db.connection.execute_command(*args)
+        except self._redis_errors as e:
+            raise GraphUnavailable(f"the embedded engine at {self.uri} stopped answering: {e}",
+                                   hint="run `hcsp graph status`; rerun the command") from e
         except self._response_error as e:
             raise QueryError(f"the embedded engine rejected {args[0]}: {e}") from e
 

@@ -155,6 +155,44 @@ ORDER BY name
 """
 
 
+# -- reads: whole-graph exports (tests compare graphs built by different loaders) -------
+EXPORT_ENTITIES = f"""
+MATCH (e:{E})
+RETURN e.title AS title, e.page_id AS page_id, e.description AS description,
+       e.aliases AS aliases, e.disambiguation AS disambiguation, e.stub AS stub,
+       e.rand AS rand, e.bucket AS bucket, e.text_bytes AS text_bytes,
+       e.popularity AS popularity, e.out_links AS out_links, e.n_facts AS n_facts
+ORDER BY title
+SKIP $skip LIMIT $limit
+"""
+EXPORT_LINKS = f"""
+MATCH (a:{E})-[r:{Rel.LINKS_TO}]->(b:{E})
+RETURN a.title AS src, b.title AS dst, r.sentence AS sentence
+ORDER BY src, dst
+SKIP $skip LIMIT $limit
+"""
+EXPORT_ENTITY_FACTS = f"""
+MATCH (a:{E})-[r:{Rel.FACT}]->(b:{E})
+RETURN a.title AS src, r.key AS key, b.title AS dst, r.text AS text, r.raw AS raw
+ORDER BY src, key, dst
+SKIP $skip LIMIT $limit
+"""
+EXPORT_LITERAL_FACTS = f"""
+MATCH (e:{E})-[h:{Rel.HAS_FACT}]->(f:{F})
+RETURN e.title AS title, h.key AS hkey, f.id AS id, f.key AS key, f.kind AS kind,
+       f.text AS text, f.raw AS raw, f.num AS num, f.unit AS unit, f.year AS year,
+       f.month AS month, f.day AS day, f.date AS date
+ORDER BY id
+SKIP $skip LIMIT $limit
+"""
+EXPORT_CATEGORIES = f"""
+MATCH (e:{E})-[:{Rel.IN_CATEGORY}]->(c:{C})
+RETURN e.title AS title, c.name AS name
+ORDER BY title, name
+SKIP $skip LIMIT $limit
+"""
+
+
 def all_queries(dialect: Dialect) -> dict[str, str]:
     """Every query of this module, rendered for ``dialect``, by name."""
     out = {name: q for name, q in globals().items()

@@ -99,6 +99,18 @@ def graph_stats(backend: GraphBackend) -> GraphStats:
     )
 
 
+def export(backend: GraphBackend, what: str, page: int = 10000) -> list[dict[str, Any]]:
+    """Every row of one EXPORT_* query ('entities', 'links', 'entity_facts',
+    'literal_facts', 'categories'), in a stable order, read a page at a time."""
+    query = getattr(Q, f"EXPORT_{what.upper()}")
+    rows: list[dict[str, Any]] = []
+    while True:
+        got = backend.read(query, {"skip": len(rows), "limit": page})
+        rows.extend(got)
+        if len(got) < page:
+            return rows
+
+
 def entity(backend: GraphBackend, title: str) -> dict[str, Any] | None:
     """One entity's properties, or None."""
     rows = backend.read(Q.ENTITY_BY_TITLE, {"title": title})

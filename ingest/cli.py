@@ -41,6 +41,9 @@ def ingest_command(
     missing_links: Annotated[str, typer.Option(
         help="Links to pages the dump lacks: 'stub' (a bare entity) or 'drop'.")] = "stub",
     batch_size: Annotated[int, typer.Option(help="Rows per write batch.")] = 2000,
+    bulk: Annotated[bool, typer.Option(
+        help="Into an empty embedded graph, load with the engine's bulk insert "
+             "(--no-bulk: batched MERGEs, as for a graph that holds data).")] = True,
     checkpoint_every: Annotated[int, typer.Option(
         help="Save a resume point after this many articles.")] = 2000,
     staging: Annotated[Path | None, typer.Option(
@@ -50,6 +53,7 @@ def ingest_command(
     categories. Rerunning it changes nothing; --resume continues a broken-off run."""
     config = IngestConfig(limit=limit, resume=resume, missing_links=missing_links,
                           batch_size=batch_size, checkpoint_every=checkpoint_every,
+                          bulk=None if bulk else False,
                           staging_root=staging or IngestConfig.staging_root)
     if is_sample(source):
         path = fetch_enwiki_sample(Path(".hcsp/data"))
@@ -109,7 +113,7 @@ def _summary(report: IngestReport, backend: object, where: str) -> None:
     t.add_row("graph now: categories", f"{stats.categories:,}")
     mb = report.bytes_read / 1e6
     t.add_row("read", f"{mb:,.1f} MB in {report.seconds:,.1f} s")
-    t.add_row("parse / write time",
-              f"{report.parse_seconds:,.1f} s / {report.write_seconds:,.1f} s")
+    t.add_row(f"parse / load time ({report.loader})",
+              f"{report.parse_seconds:,.1f} s / {report.load_seconds:,.1f} s")
     t.add_row("graph", where)
     console.print(t)

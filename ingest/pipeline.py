@@ -1,17 +1,17 @@
-"""Ingest one dump into the graph: read, filter, parse, write, then resolve links.
+"""Ingest one dump into the graph: read, filter, parse, stage, then load.
 
     ingest_dump("enwiki.xml.bz2", backend, IngestConfig())
 
-Pages stream through steps (see ingest.steps). Entities, literal facts and
-categories are written in batches as they come; links and linked infobox values are
-staged on disk (ingest.staging) and written once every redirect is known. All writes
-are MERGEs, so a rerun leaves every count unchanged. If the dump breaks off part-way
-the pages read so far are finished (links included) before the error is raised.
+Pages stream through steps (see ingest.steps) into a staging folder on disk
+(ingest.staging), with a resume point every few thousand articles. When the dump
+ends, the staged pages are loaded (ingest.load): links resolved through redirects,
+stubs for missing targets, degrees; by bulk insert into an empty embedded graph, else
+by idempotent MERGE batches, so a rerun leaves every count unchanged. If the dump
+breaks off part-way, the pages read so far are loaded before the error is raised.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections import Counter
@@ -22,16 +22,14 @@ from typing import Any
 
 from graph import queries as Q
 from graph.backend import GraphBackend
-from graph.schema import apply_schema
-from graph.store import update_degrees, write_rows
 from ingest.dump import DumpReader, RawPage
 from ingest.errors import DumpError, IngestError
+from ingest.load import Resolver, choose_loader, rand_of
 from ingest.staging import Checkpoint, Staging
 from ingest.steps import MapStep, PageFilter, Skip, Step, chain, merged_stats
 from ingest.values import infobox_facts
 from ingest.wikitext import WikitextParser, normalize_title
 
-BUCKETS = 4096
 _RE_BAD_TITLE = re.compile(r"[\[\]{}|<>\x00-\x1f]")
 DISAMBIGUATION_TEMPLATES = frozenset({
     "dab", "disamb", "disambig", "disambiguation", "hndis", "geodis", "numberdis",
@@ -58,6 +56,9 @@ class IngestConfig:
     """Where links wait for their redirects to be known."""
     checkpoint_every: int = 2000
     """Save a resume point after this many articles."""
+    bulk: bool | None = None
+    """Load with the embedded engine's bulk insert when the graph is empty (None: when
+    possible; False: always MERGE batches)."""
 
     def __post_init__(self) -> None:
         if self.missing_links not in ("stub", "drop"):
@@ -84,9 +85,11 @@ class IngestReport:
     written: dict[str, int] = field(default_factory=dict)
     """Rows sent to the graph, by kind (MERGEs: a rerun sends them again)."""
     resumed_from: int = 0
+    loader: str = ""
+    """'bulk' (insert into an empty embedded graph) or 'merge' (batched MERGEs)."""
     seconds: float = 0.0
     parse_seconds: float = 0.0
-    write_seconds: float = 0.0
+    load_seconds: float = 0.0
     bytes_read: int = 0
     error: str | None = None
 
@@ -108,14 +111,6 @@ class Article:
     links: list[tuple[str, str]]
     categories: list[str]
     facts: list[Any]
-
-
-def rand_of(title: str) -> tuple[float, int]:
-    """A uniform key in [0, 1) derived from the title, and its bucket; the same on
-    every run and every engine, so sampling is reproducible from (graph, seed)."""
-    h = int.from_bytes(hashlib.blake2b(title.encode(), digest_size=8).digest(), "big")
-    r = h / 2**64
-    return r, int(r * BUCKETS)
 
 
 # -- steps ------------------------------------------------------------------------------
@@ -207,180 +202,64 @@ class ParseArticles(MapStep):
         )
 
 
-# -- the writer ----------------------------------------------------------------------------
-class ArticleWriter(Step):
-    """Writes entities, literal facts and categories in batches; stages links and
-    linked facts; checkpoints so a broken-off run can resume."""
+# -- staging ------------------------------------------------------------------------------
+class ArticleStager(Step):
+    """Stages everything an article yields (see ingest.staging) and saves a resume
+    point every ``checkpoint_every`` articles. Nothing touches the graph here."""
 
-    name = "write"
+    name = "stage"
 
-    def __init__(self, backend: GraphBackend, staging: Staging, cp: Checkpoint,
-                 config: IngestConfig, written: Counter[str]) -> None:
+    def __init__(self, staging: Staging, cp: Checkpoint, config: IngestConfig) -> None:
         super().__init__()
-        self.backend, self.staging, self.cp, self.config = backend, staging, cp, config
-        self.written = written
-        self.entities: list[dict[str, Any]] = []
-        self.facts: list[dict[str, Any]] = []
-        self.cats: list[dict[str, Any]] = []
+        self.staging, self.cp, self.config = staging, cp, config
+        self.seen: set[str] = {row[0] for row in staging.rows("titles") if row}
         self.pending = 0
-        self.last: Article | None = None
 
     def run(self, items: Iterable[Article]) -> Iterator[Article]:
         for art in items:
-            self.add(art)
-            if self.pending >= self.config.checkpoint_every or \
-                    len(self.facts) + len(self.cats) >= self.config.batch_size * 4:
-                self.flush(art.ordinal, art.title)
+            t = time.perf_counter()
+            if art.title in self.seen:
+                self.reject("duplicate_title")  # the first page of a title wins
+            else:
+                self.add(art)
+                if self.pending >= self.config.checkpoint_every:
+                    self.checkpoint(art.ordinal, art.title)
+            self.seconds += time.perf_counter() - t
             yield art
 
     def add(self, art: Article) -> None:
+        st = self.staging
+        self.seen.add(art.title)
         r, bucket = rand_of(art.title)
-        self.entities.append({
+        st.add_title(art.title)
+        st.add_entity({
             "title": art.title, "page_id": art.page_id, "description": art.description,
             "disambiguation": art.disambiguation, "rand": r, "bucket": bucket,
             "text_bytes": art.text_bytes})
-        self.staging.add_title(art.title)
         seen: Counter[str] = Counter()
         for f in art.facts:
             if f.kind == "entity":
-                self.staging.add_entity_fact(art.title, f.key, f.target, f.text, f.raw)
+                st.add_entity_fact(art.title, f.key, f.target, f.text, f.raw)
                 continue
             n = seen[f.key]
             seen[f.key] += 1
-            self.facts.append({
+            st.add_fact({
                 "title": art.title, "id": f"{art.title}\x1f{f.key}\x1f{n}", "key": f.key,
                 "kind": f.kind, "text": f.text, "raw": f.raw, "num": f.num, "unit": f.unit,
                 "year": f.year, "month": f.month, "day": f.day, "date": f.date})
         for name in art.categories:
-            self.cats.append({"title": art.title, "name": name})
-        seen_targets: set[str] = set()
+            st.add_category(art.title, name)
         for dst, sentence in art.links:
-            if dst not in seen_targets:  # one link per pair: the first sentence wins
-                seen_targets.add(dst)
-                self.staging.add_link(art.title, dst, sentence)
+            st.add_link(art.title, dst, sentence)
         self.stats["articles"] += 1
         self.pending += 1
-        self.last = art
 
-    def flush(self, pages_done: int, last_title: str | None) -> None:
-        """Write what is buffered and save a resume point at ``pages_done``."""
-        t = time.perf_counter()
-        bs = self.config.batch_size
-        self.written["entities"] += write_rows(self.backend, Q.UPSERT_ENTITIES, self.entities, bs)
-        self.written["literal_facts"] += write_rows(self.backend, Q.UPSERT_LITERAL_FACTS,
-                                                    self.facts, bs)
-        self.written["category_edges"] += write_rows(self.backend, Q.UPSERT_CATEGORIES,
-                                                     self.cats, bs)
-        self.entities, self.facts, self.cats = [], [], []
-        self.pending = 0
+    def checkpoint(self, pages_done: int, last_title: str | None) -> None:
+        """Flush the staged files to disk and record ``pages_done`` as a resume point."""
         self.cp.pages_done = max(self.cp.pages_done, pages_done)
         self.cp.last_title = last_title
-        self.backend.sync()  # a resume point must never run ahead of the data on disk
         self.staging.checkpoint(self.cp)
-        self.seconds += time.perf_counter() - t
-
-
-# -- resolving links ------------------------------------------------------------------------
-def load_redirects(staging: Staging) -> dict[str, str]:
-    """Source title -> final target, following chains (A -> B -> C) up to 5 hops."""
-    direct = {row[0]: row[1] for row in staging.rows("redirects") if len(row) == 2}
-    final: dict[str, str] = {}
-    for src, dst in direct.items():
-        hops = 0
-        while dst in direct and hops < 5 and direct[dst] != src:
-            dst = direct[dst]
-            hops += 1
-        final[src] = dst
-    return final
-
-
-def resolve_and_write(backend: GraphBackend, staging: Staging, config: IngestConfig,
-                      written: Counter[str], counts: Counter[str]) -> None:
-    """Write aliases, links and linked facts, now that every redirect is known."""
-    bs = config.batch_size
-    redirects = load_redirects(staging)
-    titles = {row[0] for row in staging.rows("titles") if row and row[0]}
-
-    # A stub left by an earlier, broken-off run may since have turned out to be a
-    # redirect; its links now go to the target instead.
-    if redirects and backend.read(Q.COUNT_ENTITIES)[0].get("stubs"):
-        stale = list(redirects)
-        for i in range(0, len(stale), bs):
-            backend.write(Q.DELETE_STUBS, {"titles": stale[i:i + bs]})
-
-    aliases: dict[str, list[str]] = {}
-    for src, dst in redirects.items():
-        if dst in titles and src not in titles:
-            aliases.setdefault(dst, []).append(src)
-    written["alias_sets"] += write_rows(
-        backend, Q.SET_ALIASES,
-        [{"title": t, "aliases": sorted(a)} for t, a in sorted(aliases.items())], bs)
-
-    stubs_made: set[str] = set()
-
-    def target(dst: str, src: str, kind: str) -> str | None:
-        final = redirects.get(dst, dst)
-        if final != dst:
-            counts[f"{kind}:via_redirect"] += 1
-        if final == src:
-            counts[f"{kind}:self"] += 1
-            return None
-        if final in titles:
-            return final
-        if config.missing_links == "drop":
-            counts[f"{kind}:dropped_missing_target"] += 1
-            return None
-        counts[f"{kind}:to_stub"] += 1
-        return final
-
-    def flush_stubs(rows: list[dict[str, Any]]) -> None:
-        new = {r["dst"] for r in rows} - titles - stubs_made
-        if new:
-            stub_rows = []
-            for t in sorted(new):
-                r, b = rand_of(t)
-                stub_rows.append({"title": t, "rand": r, "bucket": b})
-            written["stubs"] += write_rows(backend, Q.UPSERT_STUBS, stub_rows, bs)
-            stubs_made.update(new)
-
-    # One row per edge within a batch (keyed dicts keep the first row): engines differ
-    # on which row's ON CREATE wins when one UNWIND batch MERGEs the same edge twice.
-    batch: dict[tuple[str, ...], dict[str, Any]] = {}
-    for row in staging.rows("links"):
-        if len(row) < 3:
-            continue
-        dst = target(row[1], row[0], "links")
-        if dst is None:
-            continue
-        batch.setdefault((row[0], dst), {"src": row[0], "dst": dst, "sentence": row[2]})
-        if len(batch) >= bs:
-            written["links"] += _write_edges(backend, Q.UPSERT_LINKS, batch, flush_stubs, bs)
-            batch = {}
-    written["links"] += _write_edges(backend, Q.UPSERT_LINKS, batch, flush_stubs, bs)
-
-    batch = {}
-    for row in staging.rows("efacts"):
-        if len(row) < 5:
-            continue
-        dst = target(row[2], row[0], "entity_facts")
-        if dst is None:
-            continue
-        batch.setdefault((row[0], row[1], dst), {"src": row[0], "key": row[1], "dst": dst,
-                                                 "text": row[3], "raw": row[4]})
-        if len(batch) >= bs:
-            written["entity_facts"] += _write_edges(backend, Q.UPSERT_ENTITY_FACTS, batch,
-                                                    flush_stubs, bs)
-            batch = {}
-    written["entity_facts"] += _write_edges(backend, Q.UPSERT_ENTITY_FACTS, batch,
-                                            flush_stubs, bs)
-    counts["entities:degrees_updated"] += update_degrees(backend, bs, BUCKETS)
-
-
-def _write_edges(backend: GraphBackend, query: str, batch: dict[tuple[str, ...], dict[str, Any]],
-                 flush_stubs: Callable[[list[dict[str, Any]]], None], bs: int) -> int:
-    rows = list(batch.values())
-    flush_stubs(rows)
-    return write_rows(backend, query, rows, bs)
+        self.pending = 0
 
 
 # -- the whole run --------------------------------------------------------------------------
@@ -389,16 +268,16 @@ ProgressFn = Callable[[int, int, int | None], None]
 
 def ingest_dump(source: str, backend: GraphBackend, config: IngestConfig | None = None,
                 *, progress: ProgressFn | None = None) -> IngestReport:
-    """Ingest one dump (path or URL) into ``backend``. Raises DumpError after finishing
-    the pages read so far if the dump breaks off; the report is on ``error.report``."""
+    """Ingest one dump (path or URL) into ``backend``. If the dump breaks off, the
+    pages read so far are loaded, then DumpError is raised (the report is on
+    ``error.report``)."""
     config = config or IngestConfig()
     t0 = time.perf_counter()
     report = IngestReport(source=source)
     staging = Staging(config.staging_root, _source_key(source), backend.uri)
     cp = staging.load() if config.resume else None
     if cp is not None and cp.finished:
-        report.resumed_from = cp.pages_done
-        report.pages_read = cp.pages_done
+        report.resumed_from = report.pages_read = cp.pages_done
         report.skipped = {"already_finished": cp.pages_done}
         report.seconds = time.perf_counter() - t0
         return report
@@ -408,51 +287,63 @@ def ingest_dump(source: str, backend: GraphBackend, config: IngestConfig | None 
     else:
         staging.open_for_resume(cp)
         report.resumed_from = cp.pages_done
-    apply_schema(backend)
+        if cp.phase == "done":  # an earlier run stopped early (--limit, a cut dump)
+            cp.phase = "reading"
+
+    error: DumpError | None = None
+    steps: list[Step] = []
+    stager = ArticleStager(staging, cp, config)
+    reader = DumpReader(source)
+    if cp.phase == "reading":
+        steps = [
+            SkipDone(cp.pages_done),
+            KeepWellFormed(),
+            KeepArticles(),
+            CollectRedirects(staging),
+            ParseArticles(lambda: WikitextParser(
+                reader.info.namespaces, disambiguation_templates=DISAMBIGUATION_TEMPLATES)),
+        ]
+        try:
+            with reader:
+                pages = _limited(reader.pages(), config.limit, reader, progress)
+                for _ in chain(pages, [*steps, stager]):
+                    pass
+        except DumpError as e:
+            error = e
+        info = reader.info
+        cp.info = {"dbname": info.dbname, "sitename": info.sitename, "lang": info.lang}
+        stager.checkpoint(reader.pages_read, reader.last_title)
+        cp.phase = "loading"
+        staging.checkpoint(cp)
+    t_load = time.perf_counter()
 
     written: Counter[str] = Counter()
-    reader = DumpReader(source)
-    steps: list[Step] = [
-        SkipDone(cp.pages_done),
-        KeepWellFormed(),
-        KeepArticles(),
-        CollectRedirects(staging),
-        ParseArticles(lambda: WikitextParser(
-            reader.info.namespaces, disambiguation_templates=DISAMBIGUATION_TEMPLATES)),
-    ]
-    writer = ArticleWriter(backend, staging, cp, config, written)
-    error: DumpError | None = None
-    try:
-        with reader:
-            pages = _limited(reader.pages(), config.limit, reader, progress)
-            for _ in chain(pages, [*steps, writer]):
-                pass
-    except DumpError as e:
-        error = e
-    writer.flush(reader.pages_read, reader.last_title)
-    t_resolve = time.perf_counter()
     counts: Counter[str] = Counter()
-    resolve_and_write(backend, staging, config, written, counts)
-    finished = error is None
-    cp.finished = finished and config.limit is None
+    resolver = Resolver(staging, config.missing_links, counts)
+    loader = choose_loader(backend, config.batch_size, config.bulk)
+    loader.load(staging, resolver, written)
+    backend.sync()
+    cp.phase = "done"
+    cp.finished = error is None and config.limit is None
     cp.counters = dict(written)
     staging.checkpoint(cp)
     staging.close()
     backend.write(Q.RECORD_DUMP, {"source": source, "props": {
-        "dbname": reader.info.dbname, "sitename": reader.info.sitename,
-        "lang": reader.info.lang, "pages_read": reader.pages_read, "finished": cp.finished,
+        **cp.info, "pages_read": cp.pages_done, "finished": cp.finished,
         "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
 
-    report.pages_read = reader.pages_read
+    report.pages_read = cp.pages_done
     report.bytes_read = reader.bytes_read
-    report.articles = writer.stats["articles"]
-    report.redirects = steps[3].stats["redirects"]
-    report.skipped = {k.split(":", 1)[1]: v for k, v in merged_stats(steps).items()
+    report.articles = stager.stats["articles"]
+    report.redirects = steps[3].stats["redirects"] if steps else 0
+    report.skipped = {k.split(":", 1)[1]: v
+                      for k, v in merged_stats([*steps, stager]).items()
                       if k != "dropped:redirect"}
     report.resolved = dict(sorted(counts.items()))
     report.written = dict(written)
-    report.parse_seconds = steps[4].seconds
-    report.write_seconds = writer.seconds + (time.perf_counter() - t_resolve)
+    report.loader = loader.name
+    report.parse_seconds = steps[4].seconds if steps else 0.0
+    report.load_seconds = time.perf_counter() - t_load
     report.seconds = time.perf_counter() - t0
     if error is not None:
         report.error = str(error)

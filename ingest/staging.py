@@ -1,11 +1,12 @@
 """On-disk staging for one ingest run, so a run can resume and links can be resolved.
 
 Links and linked infobox values can only be resolved once every redirect is known,
-which for a streamed dump is at its end. They are appended to TSV files here while
-pages stream, and written to the graph when the dump ends (or breaks off). A
-checkpoint records how many dump pages are fully handled and how long each file was
-at that moment, so ``--resume`` cuts off anything written after it and skips the
-pages before it.
+which for a streamed dump is at its end; degrees (popularity) only once every link
+is. So everything a page yields is appended to files here while pages stream, and
+loaded into the graph when the dump ends (or breaks off): by bulk insertion into an
+empty embedded graph, else by batched MERGEs. A checkpoint records how many dump
+pages are fully staged and how long each file was at that moment, so ``--resume``
+cuts off anything written after it and skips the pages before it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FILES = ("titles", "redirects", "links", "efacts")
+FILES = ("titles", "redirects", "links", "efacts", "entities", "facts", "cats")
 
 
 def _clean(s: str) -> str:
@@ -33,7 +34,9 @@ class Checkpoint:
     source: str
     pages_done: int = 0
     last_title: str | None = None
-    finished: bool = False
+    phase: str = "reading"  # "reading" -> "loading" -> "done"
+    finished: bool = False  # done, and the whole dump was read
+    info: dict[str, str] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -48,7 +51,8 @@ class Staging:
         self._handles: dict[str, Any] = {}
 
     def path(self, name: str) -> Path:
-        return self.dir / f"{name}.tsv"
+        ext = "jsonl" if name in ("entities", "facts") else "tsv"
+        return self.dir / f"{name}.{ext}"
 
     # -- state ----------------------------------------------------------------------------
     def load(self) -> Checkpoint | None:
@@ -110,12 +114,33 @@ class Staging:
     def add_entity_fact(self, src: str, key: str, dst: str, text: str, raw: str) -> None:
         self._fh("efacts").write(f"{src}\t{key}\t{dst}\t{_clean(text)}\t{_clean(raw)}\n")
 
+    def add_entity(self, row: dict[str, Any]) -> None:
+        self._fh("entities").write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def add_fact(self, row: dict[str, Any]) -> None:
+        self._fh("facts").write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def add_category(self, title: str, name: str) -> None:
+        self._fh("cats").write(f"{title}\t{_clean(name)}\n")
+
     def close(self) -> None:
         for fh in self._handles.values():
             fh.close()
         self._handles.clear()
 
     # -- reading ----------------------------------------------------------------------------
+    def records(self, name: str) -> Iterator[dict[str, Any]]:
+        """The staged JSON records of one file."""
+        fh = self._handles.get(name)
+        if fh is not None:
+            fh.flush()
+        p = self.path(name)
+        if not p.exists():
+            return
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                yield json.loads(line)
+
     def rows(self, name: str) -> Iterator[list[str]]:
         """The staged rows of one file, split on tabs."""
         fh = self._handles.get(name)
