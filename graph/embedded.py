@@ -209,6 +209,21 @@ class EmbeddedEngine:
         return True
 
     @contextlib.contextmanager
+    def exclusive(self, name: str):
+        """Hold a named lock on this data folder; raise at once if another process has it."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise GraphUnavailable(f"another process is running {name} into {self.path}",
+                                       hint="wait for it to finish, then rerun") from None
+            yield
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
     def _lock(self):
         fd = os.open(self.path / "engine.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from graph import queries as Q
-from graph.backend import GraphBackend, open_backend
+from graph.backend import FalkorBackend, GraphBackend, open_backend
 from hcsp.settings import Settings, get_settings
 
 
@@ -26,6 +26,18 @@ def open_graph(uri: str | None = None, *, settings: Settings | None = None,
         yield backend
     finally:
         backend.close()
+
+
+@contextlib.contextmanager
+def exclusive_writer(backend: GraphBackend, name: str = "ingest") -> Iterator[None]:
+    """One writer at a time for a job that assumes it is alone (an ingest decides
+    between bulk insert and MERGE by looking at the graph first). Enforced for the
+    embedded engine by a lock file; on Neo4j it is the operator's to keep."""
+    if isinstance(backend, FalkorBackend):
+        with backend.engine.exclusive(name):
+            yield
+    else:
+        yield
 
 
 def write_rows(backend: GraphBackend, query: str, rows: Sequence[dict[str, Any]],

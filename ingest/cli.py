@@ -10,11 +10,9 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -62,16 +60,27 @@ def ingest_command(
     t0 = time.perf_counter()
     with open_graph(graph_uri) as backend:
         with _progress() as progress:
-            task = progress.add_task("reading", total=None, pages=0, rate=0.0)
+            task = progress.add_task("reading", total=None, detail="")
+            load_task = None
 
             def on_progress(pages: int, nbytes: int, total: int | None) -> None:
                 el = max(time.perf_counter() - t0, 1e-6)
-                progress.update(task, completed=nbytes, total=total, pages=pages,
-                                rate=pages / el)
+                size = f"{nbytes / 1e6:,.1f}" + (f"/{total / 1e6:,.1f}" if total else "")
+                detail = (f"{size} MB  {nbytes / 1e6 / el:,.2f} MB/s  {pages:,} pages  "
+                          f"{pages / el:,.0f} pages/s")
+                progress.update(task, completed=nbytes, total=total, detail=detail)
+
+            def on_load(what: str, n: int) -> None:
+                nonlocal load_task
+                label = f"loading: {what}" + (f" {n:,}" if n else "")
+                if load_task is None:
+                    load_task = progress.add_task(label, total=None, detail="")
+                progress.update(load_task, description=label)
 
             error: DumpError | None = None
             try:
-                report = ingest_dump(source, backend, config, progress=on_progress)
+                report = ingest_dump(source, backend, config, progress=on_progress,
+                                     load_progress=on_load)
             except DumpError as e:
                 error = e
                 report = getattr(e, "report", None)
@@ -83,10 +92,8 @@ def ingest_command(
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), TextColumn("{task.fields[pages]:,} pages"),
-        TextColumn("{task.fields[rate]:,.0f} pages/s"), TimeElapsedColumn(),
-        console=console, transient=False)
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(), console=console, transient=False)
 
 
 def _summary(report: IngestReport, backend: object, where: str) -> None:

@@ -13,7 +13,7 @@ Two writers produce the same graph (a test holds them to it):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graph import queries as Q
@@ -133,24 +133,34 @@ def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield batch
 
 
+LoadProgress = Callable[[str, int], None]
+
+
+def _no_progress(what: str, n: int) -> None:
+    pass
+
+
 class MergeLoader:
     """Writes a staged dump with idempotent MERGE batches (any engine, any graph)."""
 
     name = "merge"
 
-    def __init__(self, backend: GraphBackend, batch_size: int) -> None:
+    def __init__(self, backend: GraphBackend, batch_size: int,
+                 progress: LoadProgress | None = None) -> None:
         self.backend = backend
         self.bs = batch_size
+        self.progress = progress or _no_progress
 
     def load(self, staging: Staging, resolver: Resolver, written: Counter[str]) -> None:
         b, bs = self.backend, self.bs
         apply_schema(b)
-        for batch in _batches(staging.records("entities"), bs):
-            written["entities"] += write_rows(b, Q.UPSERT_ENTITIES, batch, bs)
-        for batch in _batches(staging.records("facts"), bs):
-            written["literal_facts"] += write_rows(b, Q.UPSERT_LITERAL_FACTS, batch, bs)
-        for batch in _batches(_categories(staging), bs):
-            written["category_edges"] += write_rows(b, Q.UPSERT_CATEGORIES, batch, bs)
+        for what, query, rows in (
+                ("entities", Q.UPSERT_ENTITIES, staging.records("entities")),
+                ("literal_facts", Q.UPSERT_LITERAL_FACTS, staging.records("facts")),
+                ("category_edges", Q.UPSERT_CATEGORIES, _categories(staging))):
+            for batch in _batches(rows, bs):
+                written[what] += write_rows(b, query, batch, bs)
+                self.progress(what, written[what])
 
         # A stub left by an earlier run may since have turned out to be a redirect;
         # its links now go to the redirect's target instead.
@@ -172,6 +182,8 @@ class MergeLoader:
                     written["stubs"] += write_rows(b, Q.UPSERT_STUBS, stub_rows, bs)
                     stubs_made.update(new)
                 written[what] += write_rows(b, query, batch, bs)
+                self.progress(what, written[what])
+        self.progress("degrees", 0)
         update_degrees(b, bs, BUCKETS)
 
 
@@ -190,14 +202,16 @@ class BulkLoader:
 
     name = "bulk"
 
-    def __init__(self, backend: GraphBackend) -> None:
+    def __init__(self, backend: GraphBackend, progress: LoadProgress | None = None) -> None:
         self.backend = backend
+        self.progress = progress or _no_progress
 
     def load(self, staging: Staging, resolver: Resolver, written: Counter[str]) -> None:
         ids: dict[str, int] = {}
         inn: Counter[str] = Counter()
         out: Counter[str] = Counter()
         nfacts: Counter[str] = Counter()
+        self.progress("resolving", 0)
         for rec in staging.records("entities"):
             ids[rec["title"]] = len(ids)
         stubs: dict[str, None] = {}
@@ -216,6 +230,7 @@ class BulkLoader:
             ids[title] = len(ids)
         aliases = resolver.aliases()
 
+        self.progress("entities", 0)
         w = BulkWriter(self.backend)
         w.begin_nodes(Label.ENTITY, ENTITY_PROPS)
         for rec in staging.records("entities"):
@@ -254,17 +269,21 @@ class BulkLoader:
         for lk in resolver.links(count=False):
             w.edge(ids[lk["src"]], ids[lk["dst"]], [lk["sentence"]])
             written["links"] += 1
+            if written["links"] % 100_000 == 0:
+                self.progress("links", written["links"])
         w.begin_edges(Rel.FACT, ("key", "text", "raw"))
         for ef in resolver.entity_facts(count=False):
             w.edge(ids[ef["src"]], ids[ef["dst"]], [ef["key"], ef["text"], ef["raw"]])
             written["entity_facts"] += 1
+        self.progress("inserting", w.next_id)
         w.finish()
+        self.progress("indexes", 0)
         apply_schema(self.backend)
 
 
-def choose_loader(backend: GraphBackend, batch_size: int, bulk: bool | None
-                  ) -> MergeLoader | BulkLoader:
+def choose_loader(backend: GraphBackend, batch_size: int, bulk: bool | None,
+                  progress: LoadProgress | None = None) -> MergeLoader | BulkLoader:
     """Bulk into an empty embedded graph (unless ``bulk`` is False), else MERGE."""
     if bulk is not False and can_bulk_load(backend):
-        return BulkLoader(backend)
-    return MergeLoader(backend, batch_size)
+        return BulkLoader(backend, progress)
+    return MergeLoader(backend, batch_size, progress)

@@ -22,9 +22,10 @@ from typing import Any
 
 from graph import queries as Q
 from graph.backend import GraphBackend
+from graph.store import exclusive_writer
 from ingest.dump import DumpReader, RawPage
 from ingest.errors import DumpError, IngestError
-from ingest.load import Resolver, choose_loader, rand_of
+from ingest.load import LoadProgress, Resolver, choose_loader, rand_of
 from ingest.staging import Checkpoint, Staging
 from ingest.steps import MapStep, PageFilter, Skip, Step, chain, merged_stats
 from ingest.values import infobox_facts
@@ -267,11 +268,18 @@ ProgressFn = Callable[[int, int, int | None], None]
 
 
 def ingest_dump(source: str, backend: GraphBackend, config: IngestConfig | None = None,
-                *, progress: ProgressFn | None = None) -> IngestReport:
+                *, progress: ProgressFn | None = None,
+                load_progress: LoadProgress | None = None) -> IngestReport:
     """Ingest one dump (path or URL) into ``backend``. If the dump breaks off, the
     pages read so far are loaded, then DumpError is raised (the report is on
     ``error.report``)."""
     config = config or IngestConfig()
+    with exclusive_writer(backend):  # one ingest at a time into an embedded graph
+        return _ingest(source, backend, config, progress, load_progress)
+
+
+def _ingest(source: str, backend: GraphBackend, config: IngestConfig,
+            progress: ProgressFn | None, load_progress: LoadProgress | None) -> IngestReport:
     t0 = time.perf_counter()
     report = IngestReport(source=source)
     staging = Staging(config.staging_root, _source_key(source), backend.uri)
@@ -320,7 +328,7 @@ def ingest_dump(source: str, backend: GraphBackend, config: IngestConfig | None 
     written: Counter[str] = Counter()
     counts: Counter[str] = Counter()
     resolver = Resolver(staging, config.missing_links, counts)
-    loader = choose_loader(backend, config.batch_size, config.bulk)
+    loader = choose_loader(backend, config.batch_size, config.bulk, load_progress)
     loader.load(staging, resolver, written)
     backend.sync()
     cp.phase = "done"

@@ -277,3 +277,15 @@ def test_killed_engine_is_reported_and_the_rerun_completes(tmp_path: Path) -> No
     resumed = _resume(tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert _stats_after(tmp_path) == clean_stats(str(LTGWIKI))
+
+
+def test_a_second_ingest_into_the_same_graph_is_refused(tmp_path: Path) -> None:
+    proc = _start_ingest(tmp_path)
+    _wait_for(tmp_path, proc, "reading")
+    second = subprocess.run([*HCSP, "ingest", str(ENWIKI)], env=_cli_env(tmp_path),
+                            capture_output=True, text=True, timeout=120)
+    proc.wait(timeout=120)
+    assert second.returncode == 3
+    assert "another process is running ingest into" in second.stderr
+    assert proc.returncode == 0
+    assert _stats_after(tmp_path) == clean_stats(str(LTGWIKI))

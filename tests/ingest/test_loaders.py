@@ -36,3 +36,28 @@ def test_bulk_and_merge_agree(tmp_path: Path, source: Path) -> None:
     for part in PARTS:
         assert len(bulk[part]) == len(merge[part]) > 0, part
         assert bulk[part] == merge[part], part
+
+
+def test_synthetic_graph_loads_the_same_both_ways(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from ingest.load import BulkLoader, MergeLoader, Resolver
+    from ingest.synthetic import stage_synthetic
+
+    staging = stage_synthetic(tmp_path / "staged", 3000, seed=7)
+    graphs = []
+    for name in ("bulk", "merge"):
+        b = FalkorBackend(str(tmp_path / name))
+        try:
+            loader = BulkLoader(b) if name == "bulk" else MergeLoader(b, 1000)
+            loader.load(staging, Resolver(staging, "stub", Counter()), Counter())
+            graphs.append({part: store.export(b, part) for part in PARTS})
+            stats = store.graph_stats(b)
+        finally:
+            b.close()
+    assert graphs[0] == graphs[1]
+    assert stats.entities - stats.stubs == 3000 and stats.stubs > 0
+    assert stats.links > 3000 * 2 and stats.aliases > 500
+    assert set(stats.literal_facts) == {"date", "number", "text", "year"}
+    pops = sorted((e["popularity"] for e in graphs[0]["entities"]), reverse=True)
+    assert pops[0] > 20 * (sum(pops) / len(pops))  # heavy-tailed, like Wikipedia
