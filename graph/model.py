@@ -11,6 +11,9 @@ Queries take labels and types from these enums, never from input.
     (:Entity)-[:IN_CATEGORY]->(:Category {name})
     (:Dump {source, dbname, sitename, ...})              one per ingested dump
     (:Migration {id})                                    applied schema steps
+    (:ResearchTree {id, seed, n_vertices, question, answer, json, ...})
+        -[:HAS_VERTEX]->(:TreeVertex {id, idx, kind, text})-[:STANDS_FOR]->(:Entity)
+    (:TreeVertex)-[:CHILD_OF]->(:TreeVertex)             the tree's own edges
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class Label(StrEnum):
     CATEGORY = "Category"
     DUMP = "Dump"
     MIGRATION = "Migration"
+    RESEARCH_TREE = "ResearchTree"
+    TREE_VERTEX = "TreeVertex"
 
 
 class Rel(StrEnum):
@@ -35,6 +40,9 @@ class Rel(StrEnum):
     FACT = "FACT"
     HAS_FACT = "HAS_FACT"
     IN_CATEGORY = "IN_CATEGORY"
+    HAS_VERTEX = "HAS_VERTEX"
+    CHILD_OF = "CHILD_OF"
+    STANDS_FOR = "STANDS_FOR"
 
 
 class FactKind(StrEnum):

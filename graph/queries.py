@@ -12,6 +12,7 @@ from graph.dialect import Dialect, in_degree_expr, out_degree_expr
 from graph.model import Label, Rel
 
 E, F, C, D, M = Label.ENTITY, Label.FACT, Label.CATEGORY, Label.DUMP, Label.MIGRATION
+T, V = Label.RESEARCH_TREE, Label.TREE_VERTEX
 
 # -- schema bookkeeping ---------------------------------------------------------------
 APPLIED_MIGRATIONS = f"MATCH (m:{M}) RETURN m.id AS id"
@@ -155,6 +156,87 @@ ORDER BY name
 """
 
 
+# -- research trees: sampling walks ----------------------------------------------------
+_ELIGIBLE = "e.stub = false AND e.disambiguation = false AND e.n_facts + e.out_links >= $min_degree"
+ELIGIBLE_BUCKETS = f"""
+MATCH (e:{E})
+WHERE {_ELIGIBLE}
+RETURN e.bucket AS bucket, count(e) AS n
+ORDER BY bucket
+"""
+ELIGIBLE_IN_BUCKET = f"""
+MATCH (e:{E} {{bucket: $bucket}})
+WHERE {_ELIGIBLE}
+RETURN e.title AS title
+ORDER BY e.rand, title
+"""
+_NEIGHBOUR = ("u.title AS title, u.stub AS stub, u.disambiguation AS disambiguation, "
+              "u.n_facts AS n_facts, u.out_links AS out_links")
+NEIGHBOURS_FACT_OUT = f"""
+MATCH (v:{E} {{title: $title}})-[r:{Rel.FACT}]->(u:{E})
+RETURN r.key AS key, r.text AS text, {_NEIGHBOUR}
+ORDER BY key, title
+"""
+NEIGHBOURS_FACT_IN = f"""
+MATCH (u:{E})-[r:{Rel.FACT}]->(v:{E} {{title: $title}})
+RETURN r.key AS key, r.text AS text, {_NEIGHBOUR}
+ORDER BY key, title
+"""
+NEIGHBOURS_LINK_OUT = f"""
+MATCH (v:{E} {{title: $title}})-[r:{Rel.LINKS_TO}]->(u:{E})
+RETURN r.sentence AS sentence, {_NEIGHBOUR}
+ORDER BY title
+"""
+NEIGHBOURS_LINK_IN = f"""
+MATCH (u:{E})-[r:{Rel.LINKS_TO}]->(v:{E} {{title: $title}})
+RETURN r.sentence AS sentence, {_NEIGHBOUR}
+ORDER BY title
+"""
+ALIASES_OF = f"""
+UNWIND $titles AS t
+MATCH (e:{E} {{title: t}})
+RETURN e.title AS title, e.aliases AS aliases
+"""
+
+# -- research trees: storage -------------------------------------------------------------
+UPSERT_TREE = f"""
+MERGE (t:{T} {{id: $id}})
+SET t += $props
+"""
+UPSERT_TREE_VERTICES = f"""
+UNWIND $rows AS row
+MATCH (t:{T} {{id: $tree}})
+MERGE (v:{V} {{id: row.id}})
+SET v.tree = $tree, v.idx = row.idx, v.kind = row.kind, v.text = row.text
+MERGE (t)-[:{Rel.HAS_VERTEX}]->(v)
+"""
+LINK_TREE_PARENTS = f"""
+UNWIND $rows AS row
+MATCH (v:{V} {{id: row.id}})
+MATCH (p:{V} {{id: row.parent}})
+MERGE (v)-[:{Rel.CHILD_OF}]->(p)
+"""
+LINK_TREE_ENTITIES = f"""
+UNWIND $rows AS row
+MATCH (v:{V} {{id: row.id}})
+MATCH (e:{E} {{title: row.title}})
+MERGE (v)-[:{Rel.STANDS_FOR}]->(e)
+"""
+TREE_BY_ID = f"MATCH (t:{T} {{id: $id}}) RETURN t.json AS json"
+TREES_PAGE = f"""
+MATCH (t:{T})
+WHERE t.id > $after
+RETURN t.id AS id, t.json AS json
+ORDER BY id
+LIMIT $limit
+"""
+COUNT_TREES = f"MATCH (t:{T}) RETURN t.n_vertices AS n_vertices, count(t) AS n ORDER BY n_vertices"
+TREE_STANDS_FOR = f"""
+MATCH (t:{T} {{id: $id}})-[:{Rel.HAS_VERTEX}]->(v:{V})-[:{Rel.STANDS_FOR}]->(e:{E})
+RETURN v.idx AS idx, e.title AS title
+ORDER BY idx
+"""
+
 # -- reads: whole-graph exports (tests compare graphs built by different loaders) -------
 EXPORT_ENTITIES = f"""
 MATCH (e:{E})
@@ -197,6 +279,9 @@ def all_queries(dialect: Dialect) -> dict[str, str]:
     """Every query of this module, rendered for ``dialect``, by name."""
     out = {name: q for name, q in globals().items()
            if name.isupper() and isinstance(q, str) and not name.startswith("_")
-           and name not in {"E", "F", "C", "D", "M"}}
+           and name not in {"E", "F", "C", "D", "M", "T", "V"}}
     out["degree_update"] = degree_update(dialect)
+    from graph.constraints import example_queries
+
+    out.update(example_queries())
     return out

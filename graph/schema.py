@@ -26,6 +26,9 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(Label.ENTITY, "popularity"),
     IndexSpec(Label.FACT, "key"),
     IndexSpec(Label.FACT, "year"),
+    IndexSpec(Label.RESEARCH_TREE, "id", unique=True),
+    IndexSpec(Label.TREE_VERTEX, "id", unique=True),
+    IndexSpec(Label.RESEARCH_TREE, "n_vertices"),
 )
 
 

@@ -2,6 +2,8 @@
 
     hcsp ingest SOURCE          a dump into the graph
     hcsp graph stats|start|stop|status
+    hcsp synth -n N -c K        proven research trees and their questions
+    hcsp tree show ID|export
 
 Errors from our code print as one line with what to do, and a non-zero exit code;
 never a traceback.
@@ -23,9 +25,12 @@ app = typer.Typer(
 def _register() -> None:
     from graph.cli import graph_app
     from ingest.cli import ingest_command
+    from synth.cli import synth_command, tree_app
 
     app.command("ingest")(friendly_errors(ingest_command))
+    app.command("synth")(synth_command)
     app.add_typer(graph_app, name="graph", help="Inspect and run the graph database.")
+    app.add_typer(tree_app, name="tree", help="Show and export stored research trees.")
 
 
 _register()

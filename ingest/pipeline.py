@@ -336,7 +336,7 @@ def _ingest(source: str, backend: GraphBackend, config: IngestConfig,
     cp.counters = dict(written)
     staging.checkpoint(cp)
     staging.close()
-    backend.write(Q.RECORD_DUMP, {"source": source, "props": {
+    backend.write(Q.RECORD_DUMP, {"source": _source_key(source), "props": {
         **cp.info, "pages_read": cp.pages_done, "finished": cp.finished,
         "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
 

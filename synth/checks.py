@@ -1,0 +1,83 @@
+"""Acceptance, recomputed from scratch by queries (DESIGN.md, "HCSP semantics"):
+
+1. every entity vertex, given its children, matches exactly one entity: the intended one;
+2. no single constraint alone matches fewer than K entities;
+3. the root with only its literal constraints (entity children unresolved) matches
+   more than one entity, so the hierarchy is needed;
+4. the question names no hidden entity (no title or alias of an entity vertex).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graph import queries as Q
+from graph.backend import GraphBackend
+from synth.model import Tree
+from synth.names import _QUOTED, too_close
+from synth.sampler import Counts, constraint_pred, relation_pred
+
+
+def hidden_names(backend: GraphBackend, tree: Tree) -> dict[str, list[str]]:
+    """Each hidden entity's title and aliases (and the title without a
+    parenthesized qualifier: "Paris" for "Paris (Texas)")."""
+    titles = [v.entity for v in tree.entity_vertices() if v.entity]
+    names: dict[str, list[str]] = {t: [t] for t in titles}
+    for r in backend.read(Q.ALIASES_OF, {"titles": titles}):
+        names[r["title"]].extend(r["aliases"] or [])
+    for t, ns in names.items():
+        bare = re.sub(r"\s*\(.*\)$", "", t)
+        if bare != t:
+            ns.append(bare)
+    return names
+
+
+def leaks(text: str, names: dict[str, list[str]]) -> list[str]:
+    """Names of hidden entities that appear in ``text`` (as whole words, any case), or
+    that a quoted name in it comes too close to."""
+    found = []
+    low = text.lower()
+    quoted = _QUOTED.findall(text)
+    for ns in names.values():
+        for n in ns:
+            n_low = n.lower().strip()
+            if len(n_low) < 3:
+                continue
+            named = re.search(r"(?<!\w)" + re.escape(n_low) + r"(?!\w)", low)
+            if named or any(too_close(q, n) for q in quoted):
+                found.append(n)
+    return sorted(set(found))
+
+
+def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000) -> dict[str, Any]:
+    """Recompute every acceptance check with fresh queries; record the counts."""
+    counts = Counts(backend, cap)
+    failed: list[str] = []
+    matches: dict[int, int] = {}
+    alone: dict[int, int] = {}
+    for v in tree.bottom_up():
+        kids = tree.children(v.id)
+        preds = [constraint_pred(c.constraint) for c in kids if c.constraint is not None]
+        preds += [relation_pred(c.relation, c.entity or "") for c in kids  # type: ignore[arg-type]
+                  if c.kind == "entity"]
+        matches[v.id] = counts.count(preds)
+        if counts.titles(preds) != [v.entity] or matches[v.id] != 1:
+            failed.append(f"1:vertex {v.id} matches {matches[v.id]}")
+    for v in tree.vertices:
+        if v.constraint is not None:
+            alone[v.id] = counts.count([constraint_pred(v.constraint)])
+            if alone[v.id] < k:
+                failed.append(f"2:constraint {v.id} alone matches {alone[v.id]} < {k}")
+    root_literals = [constraint_pred(c.constraint) for c in tree.children(0)
+                     if c.constraint is not None]
+    root_only = counts.count(root_literals)
+    if root_only <= 1:
+        failed.append(f"3:root literals alone match {root_only}")
+    leaked = leaks(tree.question, hidden_names(backend, tree)) if tree.question else []
+    if leaked:
+        failed.append(f"4:question names {', '.join(leaked)}")
+    return {"ok": not failed, "failed": failed, "k": k,
+            "vertex_matches": {str(i): n for i, n in matches.items()},
+            "constraint_alone": {str(i): n for i, n in alone.items()},
+            "root_literals_only": root_only, "leaks": leaked, "queries": counts.queries}

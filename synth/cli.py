@@ -1,0 +1,147 @@
+"""``hcsp synth`` (sample, prove, render, store, export) and ``hcsp tree show|export``."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree as RichTree
+
+from graph.store import open_graph
+from hcsp.cliutil import friendly_errors
+from synth.errors import SynthError
+from synth.llm import make_llm
+from synth.model import Tree
+from synth.pipeline import synthesize
+from synth.sampler import SynthConfig
+from synth.store import iter_trees, load_tree, save_trees, write_jsonl
+
+console = Console(stderr=True)
+out = Console()
+tree_app = typer.Typer(no_args_is_help=True)
+
+UriOption = Annotated[str | None, typer.Option(
+    "--graph-uri", envvar="HCSP_GRAPH_URI",
+    help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")]
+
+
+@friendly_errors
+def synth_command(
+    vertices: Annotated[int, typer.Option("--vertices", "-n",
+                                          help="N: vertices per tree (>= 4).")] = 6,
+    count: Annotated[int, typer.Option("--count", "-c", help="Trees to produce.")] = 10,
+    seed: Annotated[int, typer.Option(help="Same graph + config + seed = same trees.")] = 0,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write accepted trees as JSONL here.")] = None,
+    llm: Annotated[str, typer.Option(help="Rewrite questions with: none, anthropic, openai."
+                                     )] = "none",
+    llm_model: Annotated[str | None, typer.Option(help="Model name for --llm.")] = None,
+    llm_base_url: Annotated[str | None, typer.Option(
+        help="OpenAI-compatible server (e.g. a local vLLM) for --llm openai.")] = None,
+    k: Annotated[int, typer.Option("--k", help="Each constraint alone must match >= K.")] = 2,
+    shape: Annotated[str, typer.Option(help="deep (chains) or wide (all under the root).")
+                     ] = "deep",
+    max_attempts: Annotated[int | None, typer.Option(
+        help="Give up after this many candidate trees (default 40 per tree).")] = None,
+    store: Annotated[bool, typer.Option(help="Store accepted trees in the graph.")] = True,
+    graph_uri: UriOption = None,
+) -> None:
+    """Sample N-vertex research trees, prove each unique against the graph, render them
+    as questions, store them, and write JSONL."""
+    config = SynthConfig(vertices=vertices, k=k, shape=shape)
+    model = make_llm(llm, llm_model, llm_base_url)
+    with open_graph(graph_uri) as backend:
+        with Progress(TextColumn("[bold]synthesizing"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[attempts]:,} candidates"), TimeElapsedColumn(),
+                      console=console) as progress:
+            task = progress.add_task("trees", total=count, attempts=0)
+            trees, report = synthesize(
+                backend, config, count, seed, llm=model, max_attempts=max_attempts,
+                progress=lambda a, n: progress.update(task, completed=a, attempts=n))
+        if store and trees:
+            save_trees(backend, trees)
+    if out_file is not None:
+        write_jsonl(trees, out_file)
+    t = Table(title="synth summary", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("accepted", f"{report.accepted:,} of {count:,} asked")
+    t.add_row("candidates tried", f"{report.attempts:,}")
+    for reason, n in report.rejected.items():
+        t.add_row(f"  rejected: {reason}", f"{n:,}")
+    if report.llm_fallbacks:
+        t.add_row("LLM rewrites not kept (template used)", f"{report.llm_fallbacks:,}")
+    rate = report.accepted / report.seconds if report.seconds else 0
+    t.add_row("time", f"{report.seconds:,.1f} s ({rate:,.2f} accepted trees/s)")
+    if report.tree_seconds:
+        t.add_row("per accepted tree (p50)", f"{statistics.median(report.tree_seconds):.3f} s")
+    t.add_row("graph queries", f"{report.queries:,}")
+    t.add_row("stored in the graph", "yes" if store and trees else "no")
+    t.add_row("written to", str(out_file) if out_file else "(no --out)")
+    console.print(t)
+    for tree in trees[:3]:
+        console.print(f"[dim]{tree.id}[/] {tree.question} [green]→ {tree.answer}[/]",
+                      highlight=False)
+    if not trees:
+        raise SynthError(
+            f"no {vertices}-vertex tree could be proven unique in this graph after "
+            f"{report.attempts:,} candidates (rejected: {report.rejected})",
+            hint="try a smaller --vertices, --shape wide, a smaller --k, or a larger graph")
+
+
+@tree_app.command("show")
+@friendly_errors
+def show_command(tree_id: Annotated[str, typer.Argument(help="A tree id (t...).")],
+                 graph_uri: UriOption = None) -> None:
+    """Print one stored tree: its question, answer, vertices and evidence."""
+    with open_graph(graph_uri) as backend:
+        tree = load_tree(backend, tree_id)
+    out.print(render_tree(tree))
+
+
+@tree_app.command("export")
+@friendly_errors
+def export_command(out_file: Annotated[Path, typer.Option("--out", "-o")],
+                   graph_uri: UriOption = None) -> None:
+    """Write every stored tree as JSONL."""
+    with open_graph(graph_uri) as backend:
+        n = write_jsonl(iter_trees(backend), out_file)
+    console.print(f"wrote {n:,} trees to {out_file}")
+
+
+def render_tree(tree: Tree) -> RichTree:
+    """An indented view: entity vertices with their relation, constraints with provenance."""
+    head = RichTree(f"[bold]{tree.id}[/]  N={tree.n_vertices}  seed={tree.seed}  "
+                    f"solver agreed: {tree.solver.get('agreed')}\n[italic]{tree.question}[/]\n"
+                    f"answer: [green]{tree.answer}[/]"
+                    + (f" (aliases: {', '.join(tree.aliases)})" if tree.aliases else ""))
+    nodes = {}
+    checks = tree.checks
+    for v in sorted(tree.vertices, key=lambda v: v.id):
+        if v.kind == "entity":
+            n = checks.get("vertex_matches", {}).get(str(v.id))
+            label = f"[cyan]{v.entity}[/] ({v.noun}; matches given children: {n})"
+            if v.relation is not None:
+                rel = v.relation
+                label = f"{rel.rel}{f' {rel.key}' if rel.key else ''} ({rel.direction}) → " \
+                        + label
+                if rel.sentence:
+                    label += f"\n[dim]evidence: {rel.sentence}[/]"
+        else:
+            c = v.constraint
+            assert c is not None
+            alone = checks.get("constraint_alone", {}).get(str(v.id))
+            prov = ", ".join(f"{k}={val}" for k, val in c.provenance.items() if k != "sentence")
+            label = f"{c.text} [dim](alone: {alone}; {prov})[/]"
+            if c.provenance.get("sentence"):
+                label += f"\n[dim]evidence: {c.provenance['sentence']}[/]"
+        parent = head if v.parent is None else nodes[v.parent]
+        nodes[v.id] = parent.add(label) if v.parent is not None or v.id else head.add(label)
+    return head
+
+

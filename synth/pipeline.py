@@ -1,0 +1,101 @@
+"""Synthesize accepted research trees: sample, check, solve, render, store.
+
+    trees, report = synthesize(backend, SynthConfig(vertices=6), count=10, seed=7)
+
+Attempt i of a run uses the seed derived from (seed, i), so the same graph, config and
+seed give the same trees, byte for byte. Rejected candidates are counted by reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from graph.backend import GraphBackend
+from synth.checks import check_tree, hidden_names, leaks
+from synth.errors import SynthError
+from synth.llm import LLM, rewrite_question
+from synth.model import Tree
+from synth.render import template_question
+from synth.sampler import Rejected, Sampler, SynthConfig
+from synth.solver import solve
+
+
+@dataclass
+class SynthReport:
+    """What one run did."""
+
+    accepted: int = 0
+    attempts: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    queries: int = 0
+    tree_seconds: list[float] = field(default_factory=list)
+    llm_fallbacks: int = 0
+
+
+def attempt_seed(seed: int, i: int) -> int:
+    """The seed of attempt ``i`` of a run started with ``seed``."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=6).digest(), "big")
+
+
+def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int = 0, *,
+               llm: LLM | None = None, max_attempts: int | None = None,
+               progress: Callable[[int, int], None] | None = None
+               ) -> tuple[list[Tree], SynthReport]:
+    """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates."""
+    if count < 1:
+        raise SynthError(f"count must be at least 1, not {count}")
+    max_attempts = max_attempts or max(50, count * 40)
+    t0 = time.perf_counter()
+    sampler = Sampler(backend, config)
+    report = SynthReport()
+    rejected: Counter[str] = Counter()
+    trees: list[Tree] = []
+    seen: set[str] = set()
+    for i in range(max_attempts):
+        if len(trees) >= count:
+            break
+        t = time.perf_counter()
+        report.attempts += 1
+        try:
+            tree = sampler.sample(attempt_seed(seed, i))
+            if tree.answer in seen:
+                raise Rejected("duplicate_answer")
+            finish(backend, tree, config, llm)
+        except Rejected as r:
+            rejected[r.reason] += 1
+        else:
+            if tree.renderer.startswith("template (llm"):
+                report.llm_fallbacks += 1
+            seen.add(tree.answer)
+            trees.append(tree)
+            report.tree_seconds.append(time.perf_counter() - t)
+        if progress is not None:
+            progress(len(trees), report.attempts)
+    report.accepted = len(trees)
+    report.rejected = dict(sorted(rejected.items()))
+    report.queries = sampler.counts.queries
+    report.seconds = time.perf_counter() - t0
+    return trees, report
+
+
+def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | None) -> None:
+    """Render, recheck all four rules, and run the independent solver."""
+    names = hidden_names(backend, tree)
+    tree.aliases = sorted({a for a in names.get(tree.answer, []) if a != tree.answer})
+    tree.question = template_question(tree)
+    if leaks(tree.question, names):
+        raise Rejected("leak")
+    if llm is not None:
+        rewrite_question(tree, llm, names)
+    tree.checks = check_tree(backend, tree, config.k, config.cap)
+    if not tree.checks["ok"]:
+        raise Rejected("check_failed:" + tree.checks["failed"][0].split(":")[0])
+    tree.solver = solve(backend, tree.public())
+    tree.solver["agreed"] = tree.solver.get("answer") == tree.answer
+    if not tree.solver["agreed"]:
+        raise Rejected("solver_disagrees")

@@ -1,0 +1,291 @@
+"""Sample research trees as walks over the graph, and accept only proven ones.
+
+Action 1 (init) picks the answer uniformly among eligible entities; Action 3 (extend)
+walks from a vertex along a real relation (an infobox fact or a link with its
+sentence) to a new entity vertex; Action 2 (blur) gives each entity vertex, bottom
+up, blurred constraints until the graph says it is the only match; Action 4
+(terminate) stops at exactly N vertices. Acceptance (checks.py) is then recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from graph import queries as Q
+from graph.backend import GraphBackend
+from graph.constraints import Predicate, candidates_query
+from graph.model import Rel
+from graph.store import graph_stats
+from synth.blur import EntityProfile, noun_for, profile
+from synth.errors import SynthError
+from synth.model import Constraint, Relation, Tree, Vertex
+from synth.names import too_close
+
+SHAPES = ("deep", "wide")
+MAX_VERTICES = 64
+
+
+@dataclass
+class SynthConfig:
+    """Run parameters of tree sampling."""
+
+    vertices: int = 6
+    """N: vertices in each tree, root and constraints included (>= 4)."""
+    k: int = 2
+    """No single constraint may match fewer than this many entities on its own."""
+    shape: str = "deep"
+    """'deep': each new entity hangs below the last; 'wide': all hang below the root."""
+    min_degree: int = 3
+    """A root needs at least this many facts plus links."""
+    cap: int = 10_000
+    """Counts stop at this many candidates (enough to compare with K)."""
+    extension_trials: int = 6
+    """Extend (Action 3) looks at this many random relations and keeps the most telling."""
+
+    def __post_init__(self) -> None:
+        if self.vertices > MAX_VERTICES:
+            raise SynthError(f"vertices must be at most {MAX_VERTICES}, not {self.vertices}",
+                             hint="research trees of 3-10 vertices are the usual range")
+        if self.vertices < 4:
+            raise SynthError(
+                f"vertices must be at least 4, not {self.vertices}: the smallest tree that "
+                "needs its hierarchy is a root, one hidden entity, and two constraints on "
+                "it (one constraint alone that pins an entity would match fewer than "
+                f"K={self.k})", hint="use --vertices 4 or more")
+        if self.k < 1:
+            raise SynthError(f"k must be at least 1, not {self.k}")
+        if self.shape not in SHAPES:
+            raise SynthError(f"shape must be one of {', '.join(SHAPES)}, not {self.shape!r}")
+
+    @property
+    def entity_vertices(self) -> int:
+        """Entity vertices (root included) for N: each extra one costs about 3 vertices."""
+        return 2 + (self.vertices - 4) // 3
+
+
+class Rejected(Exception):
+    """A candidate tree failed; ``reason`` is counted."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def graph_fingerprint(backend: GraphBackend) -> str:
+    """A short hash of what the graph holds (its counts and dumps)."""
+    stats = graph_stats(backend).as_dict()
+    return hashlib.sha1(json.dumps(stats, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Counts:
+    """Candidate counting with a per-run cache (the same predicate set, the same count)."""
+
+    def __init__(self, backend: GraphBackend, cap: int) -> None:
+        self.backend = backend
+        self.cap = cap
+        self.cache: dict[frozenset[Predicate], int] = {}
+        self.queries = 0
+
+    def count(self, preds: list[Predicate]) -> int:
+        key = frozenset(preds)
+        if key not in self.cache:
+            q, params = candidates_query(preds)
+            self.queries += 1
+            self.cache[key] = int(self.backend.read(q, {**params, "cap": self.cap})[0]["n"])
+        return self.cache[key]
+
+    def titles(self, preds: list[Predicate], cap: int = 2) -> list[str]:
+        q, params = candidates_query(preds, count=False)
+        self.queries += 1
+        return [r["title"] for r in self.backend.read(q, {**params, "cap": cap})]
+
+
+def constraint_pred(c: Constraint) -> Predicate:
+    return Predicate.of(c.kind, c.params)
+
+
+def relation_pred(rel: Relation, child_title: str) -> Predicate:
+    return Predicate.of("relation", {"rel": rel.rel, "direction": rel.direction,
+                                     "key": rel.key or "", "title": child_title})
+
+
+class Sampler:
+    """Samples and proves research trees against one graph."""
+
+    def __init__(self, backend: GraphBackend, config: SynthConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.counts = Counts(backend, config.cap)
+        self.rejected: Counter[str] = Counter()
+        self._buckets: list[tuple[int, int]] | None = None
+        self._profiles: dict[str, EntityProfile] = {}
+        self.fingerprint = graph_fingerprint(backend)
+
+    # -- Action 1: init -------------------------------------------------------------------
+    def eligible_buckets(self) -> list[tuple[int, int]]:
+        if self._buckets is None:
+            rows = self.backend.read(Q.ELIGIBLE_BUCKETS, {"min_degree": self.config.min_degree})
+            self._buckets = [(int(r["bucket"]), int(r["n"])) for r in rows]
+        return self._buckets
+
+    def pick_root(self, rng: random.Random) -> str:
+        """Uniform over eligible entities: a bucket weighted by its size, then one in it."""
+        buckets = self.eligible_buckets()
+        if not buckets:
+            raise SynthError(
+                f"the graph has no entity with at least {self.config.min_degree} facts and "
+                "links to start a tree from", hint="ingest a dump first (hcsp ingest ...)")
+        eligible = sum(n for _, n in buckets)
+        if eligible < self.config.entity_vertices:
+            raise SynthError(
+                f"a {self.config.vertices}-vertex tree hides {self.config.entity_vertices} "
+                f"entities, but this graph has only {eligible} that trees can start from",
+                hint="use a smaller --vertices or ingest a larger dump")
+        (bucket, _), = rng.choices(buckets, weights=[n for _, n in buckets])
+        titles = [r["title"] for r in self.backend.read(
+            Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, "min_degree": self.config.min_degree})]
+        return titles[rng.randrange(len(titles))]
+
+    def profile(self, title: str) -> EntityProfile:
+        if title not in self._profiles:
+            self._profiles[title] = profile(self.backend, title)
+        return self._profiles[title]
+
+    # -- Action 3: extend ------------------------------------------------------------------
+    def neighbours(self, title: str) -> list[tuple[Relation, str]]:
+        out: list[tuple[Relation, str]] = []
+        for query, rel, direction in ((Q.NEIGHBOURS_FACT_OUT, Rel.FACT, "out"),
+                                      (Q.NEIGHBOURS_FACT_IN, Rel.FACT, "in"),
+                                      (Q.NEIGHBOURS_LINK_OUT, Rel.LINKS_TO, "out"),
+                                      (Q.NEIGHBOURS_LINK_IN, Rel.LINKS_TO, "in")):
+            for r in self.backend.read(query, {"title": title}):
+                if r["stub"] or r["disambiguation"]:
+                    continue
+                if (r["n_facts"] or 0) + (r["out_links"] or 0) < 2:
+                    continue
+                out.append((Relation(str(rel), direction, r.get("key"), r.get("sentence"),
+                                     r.get("text")), r["title"]))
+        return out
+
+    def _pick_extension(self, options: list[tuple[Relation, str]], rng: random.Random
+                        ) -> tuple[Relation, str]:
+        """Of a few random options, the relation that narrows the parent the most (a
+        person's one birth place beats one of the hundreds of pages linking to it)."""
+        sample = rng.sample(options, min(len(options), self.config.extension_trials))
+        return min(sample, key=lambda o: self.counts.count([relation_pred(*o)]))
+
+    # -- one tree ----------------------------------------------------------------------------
+    def sample(self, seed: int) -> Tree:
+        """Build one tree from ``seed`` or raise Rejected with the reason."""
+        cfg = self.config
+        rng = random.Random(seed)
+        root = self.pick_root(rng)
+        verts = [Vertex(0, None, "entity", entity=root)]
+        used = {root}
+        attach = 0
+        for _ in range(cfg.entity_vertices - 1):
+            options = [(rel, t) for rel, t in self.neighbours(verts[attach].entity or "")
+                       if t not in used]
+            if not options:
+                raise Rejected("dead_end", f"no relation leads on from {verts[attach].entity}")
+            rel, title = self._pick_extension(options, rng)
+            v = Vertex(len(verts), attach, "entity", entity=title, relation=rel)
+            verts.append(v)
+            used.add(title)
+            attach = v.id if cfg.shape == "deep" else 0
+        tree = Tree(seed=seed, vertices=verts, shape=cfg.shape)
+        self._blur(tree, rng)
+        if tree.n_vertices != cfg.vertices:
+            raise Rejected("wrong_size", f"{tree.n_vertices} != {cfg.vertices}")
+        for v in tree.vertices:
+            if v.kind == "entity":
+                v.noun = noun_for(self.profile(v.entity or "").fact_keys)
+        tree.vertices.sort(key=lambda v: v.id)
+        tree.graph_fingerprint = self.fingerprint
+        tree.config = asdict(cfg)
+        tree.id = tree.make_id()
+        return tree
+
+    # -- Action 2 (bottom up) and 4 ----------------------------------------------------------
+    def _options(self, title: str, rng: random.Random, hidden: set[str]) -> list[Constraint]:
+        """For each blur group, the tightest constraint that alone matches >= K, leaving
+        out names that would give a hidden entity away."""
+        out = []
+        for group in self.profile(title).groups:
+            named = group[0].params.get("name") or group[0].params.get("title")
+            if named and any(too_close(named, h) for h in hidden):
+                continue
+            for c in group:
+                n = self.counts.count([constraint_pred(c)])
+                if n >= self.config.k:
+                    c.alone = n
+                    out.append(c)
+                    break
+        rng.shuffle(out)
+        return out
+
+    def _blur(self, tree: Tree, rng: random.Random) -> None:
+        cfg = self.config
+        budget = cfg.vertices - len(tree.vertices)
+        entity_verts = tree.bottom_up()
+        leaves = {v.id for v in entity_verts if not tree.children(v.id)}
+        spare: dict[int, list[Constraint]] = {}
+        next_id = len(tree.vertices)
+        for i, v in enumerate(entity_verts):
+            later_leaves = sum(1 for u in entity_verts[i + 1:] if u.id in leaves)
+            allowance = budget - 2 * later_leaves
+            base = [relation_pred(c.relation, c.entity or "")  # type: ignore[arg-type]
+                    for c in tree.children(v.id) if c.kind == "entity"]
+            chosen: list[Constraint] = []
+            hidden = {u.entity for u in entity_verts if u.entity}
+            options = self._options(v.entity or "", rng, hidden)
+            n = self.counts.count(base) if base else cfg.cap
+            is_root = v.parent is None
+            for c in options:
+                if n <= 1:
+                    break
+                if len(chosen) >= allowance:
+                    break
+                trial = base + [constraint_pred(x) for x in (*chosen, c)]
+                m = self.counts.count(trial)
+                if m < n and m >= 1:
+                    if is_root and self._root_literals_unique([*chosen, c]):
+                        continue  # the hierarchy must stay necessary (check 3)
+                    chosen.append(c)
+                    n = m
+            if n != 1:
+                raise Rejected("not_unique", f"{v.entity}: {n} candidates with {len(chosen)} "
+                               "constraints")
+            preds = base + [constraint_pred(c) for c in chosen]
+            if self.counts.titles(preds) != [v.entity]:
+                raise Rejected("wrong_match", f"{v.entity} is not the one match")
+            spare[v.id] = [c for c in options if c not in chosen]
+            for c in chosen:
+                tree.vertices.append(Vertex(next_id, v.id, "constraint", constraint=c))
+                next_id += 1
+            budget -= len(chosen)
+        # Action 4: exactly N. Spend what is left on extra (still valid) constraints.
+        while budget > 0:
+            added = False
+            for v in entity_verts:
+                pool = spare.get(v.id) or []
+                while pool and budget > 0:
+                    c = pool.pop(0)
+                    if v.parent is None:
+                        mine = [x.constraint for x in tree.children(0) if x.kind == "constraint"]
+                        if self._root_literals_unique([*mine, c]):  # type: ignore[list-item]
+                            continue
+                    tree.vertices.append(Vertex(next_id, v.id, "constraint", constraint=c))
+                    next_id += 1
+                    budget -= 1
+                    added = True
+                    break
+            if not added:
+                raise Rejected("too_few_constraints", "no more constraints to reach N")
+
+    def _root_literals_unique(self, constraints: list[Constraint]) -> bool:
+        return self.counts.count([constraint_pred(c) for c in constraints]) <= 1

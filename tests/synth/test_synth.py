@@ -1,0 +1,219 @@
+"""Research trees on the real Latgalian Wikipedia (complete, closed link graph) and the
+enwiki sample (rich infoboxes), on the real embedded engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graph.backend import FalkorBackend
+from ingest.pipeline import IngestConfig, ingest_dump
+from synth.checks import check_tree, hidden_names, leaks
+from synth.errors import SynthError
+from synth.model import Tree
+from synth.pipeline import synthesize
+from synth.sampler import SynthConfig
+from synth.solver import solve
+from synth.store import export_record, iter_trees, load_tree, save_trees, write_jsonl
+from tests.conftest import ENWIKI, LTGWIKI
+from tests.synth.oracle import Oracle
+
+
+@pytest.fixture(scope="module")
+def ltg(embedded: FalkorBackend, graph_dir: Path) -> FalkorBackend:
+    ingest_dump(str(LTGWIKI), embedded, IngestConfig(staging_root=graph_dir / "staging"))
+    return embedded
+
+
+@pytest.fixture(scope="module")
+def oracle(ltg: FalkorBackend) -> Oracle:
+    return Oracle(ltg)
+
+
+@pytest.fixture(scope="module")
+def batches(ltg: FalkorBackend) -> dict[tuple[int, str], list[Tree]]:
+    out = {}
+    for n, shape in ((4, "deep"), (5, "deep"), (6, "deep"), (6, "wide"), (8, "deep"),
+                     (10, "deep")):
+        trees, report = synthesize(ltg, SynthConfig(vertices=n, shape=shape), count=3, seed=11)
+        assert len(trees) == 3, (n, shape, report)
+        out[(n, shape)] = trees
+    return out
+
+
+def all_trees(batches: dict[tuple[int, str], list[Tree]]) -> list[Tree]:
+    return [t for ts in batches.values() for t in ts]
+
+
+def test_n_is_honoured_exactly(batches: dict[tuple[int, str], list[Tree]]) -> None:
+    for (n, shape), trees in batches.items():
+        for t in trees:
+            assert t.n_vertices == n
+            assert t.shape == shape
+            assert len(t.entity_vertices()) == SynthConfig(vertices=n).entity_vertices
+            if shape == "wide":
+                assert all(v.parent == 0 for v in t.entity_vertices() if v.id)
+
+
+def test_every_tree_passes_every_check_recomputed_independently(
+        batches: dict[tuple[int, str], list[Tree]], oracle: Oracle, ltg: FalkorBackend) -> None:
+    k = 2
+    for tree in all_trees(batches):
+        pub = json.loads(json.dumps(tree.to_dict()))
+        resolved: dict[int, str] = {}
+        for v in tree.bottom_up():  # 1. exactly one match, the intended one
+            cand = oracle.candidates(pub, v.id, resolved)
+            assert cand == {v.entity}, (tree.id, v.id, sorted(cand)[:5])
+            resolved[v.id] = v.entity or ""
+        for v in tree.vertices:  # 2. no constraint alone below K
+            if v.constraint is not None:
+                alone = oracle.matches(v.constraint.kind, v.constraint.params)
+                assert len(alone) >= k and v.entity is None
+                assert v.constraint.alone == min(len(alone), 10_000)
+        root_only = set(oracle.universe)  # 3. the hierarchy is needed
+        for c in tree.children(0):
+            if c.constraint is not None:
+                root_only &= oracle.matches(c.constraint.kind, c.constraint.params)
+        assert len(root_only) > 1
+        names = hidden_names(ltg, tree)  # 4. no hidden entity named
+        assert leaks(tree.question, names) == []
+        for title in names:
+            assert title.lower() not in tree.question.lower()
+        assert tree.checks["ok"] and tree.checks["root_literals_only"] == len(root_only) or \
+            tree.checks["root_literals_only"] == 10_000
+
+
+def test_the_solver_agrees_from_constraints_alone(
+        batches: dict[tuple[int, str], list[Tree]], ltg: FalkorBackend) -> None:
+    for tree in all_trees(batches):
+        assert tree.solver["agreed"] is True
+        public = tree.public()
+        blob = json.dumps(public, ensure_ascii=False)
+        assert all(f'"{v.entity}"' not in blob for v in tree.entity_vertices())  # no ids
+        assert solve(ltg, public)["answer"] == tree.answer
+
+
+def test_same_seed_same_trees_byte_for_byte(ltg: FalkorBackend) -> None:
+    a, _ = synthesize(ltg, SynthConfig(vertices=6), count=3, seed=5)
+    b, _ = synthesize(ltg, SynthConfig(vertices=6), count=3, seed=5)
+    c, _ = synthesize(ltg, SynthConfig(vertices=6), count=3, seed=6)
+    assert [t.to_json() for t in a] == [t.to_json() for t in b]
+    assert [t.id for t in a] != [t.id for t in c]
+
+
+def test_provenance_and_evidence(batches: dict[tuple[int, str], list[Tree]]) -> None:
+    for tree in all_trees(batches):
+        rec = export_record(tree)
+        assert len(rec["evidence"]) == tree.n_vertices - 1
+        for ev, v in zip(rec["evidence"], tree.vertices[1:], strict=True):
+            assert ev["vertex"] == v.id
+            assert ev.get("page")  # every claim names the page it comes from
+        for v in tree.entity_vertices()[1:]:
+            if v.relation and v.relation.rel == "LINKS_TO":
+                assert v.relation.sentence  # a link claim keeps its sentence
+
+
+def test_planted_leaks_are_caught(batches: dict[tuple[int, str], list[Tree]],
+                                  ltg: FalkorBackend) -> None:
+    tree = batches[(6, "deep")][0]
+    hidden = tree.entity_vertices()[1].entity
+    planted = Tree.from_dict(tree.to_dict())
+    planted.question = tree.question[:-1] + f", near {hidden}?"
+    result = check_tree(ltg, planted, k=2)
+    assert not result["ok"] and result["failed"][0].startswith("4:")
+    assert hidden in result["leaks"]
+    near = Tree.from_dict(tree.to_dict())
+    near.question = f"Which subject is in the category “{tree.answer} history”?"
+    assert tree.answer in check_tree(ltg, near, k=2)["leaks"]
+
+
+def test_store_show_and_export(batches: dict[tuple[int, str], list[Tree]], ltg: FalkorBackend,
+                               tmp_path: Path) -> None:
+    trees = batches[(6, "deep")]
+    assert save_trees(ltg, trees) == 3
+    save_trees(ltg, trees)  # idempotent
+    n_vertices = ltg.read("MATCH (v:TreeVertex) WHERE v.tree = $id RETURN count(v) AS n",
+                          {"id": trees[0].id})[0]["n"]
+    assert n_vertices == 6
+    assert load_tree(ltg, trees[0].id).to_json() == trees[0].to_json()
+    stands = ltg.read("MATCH (:ResearchTree {id: $id})-[:HAS_VERTEX]->(v:TreeVertex)"
+                      "-[:STANDS_FOR]->(e:Entity) RETURN v.idx AS idx, e.title AS title "
+                      "ORDER BY idx", {"id": trees[0].id})
+    assert [r["title"] for r in stands] == [v.entity for v in trees[0].entity_vertices()]
+    assert {t.id for t in iter_trees(ltg)} >= {t.id for t in trees}
+    with pytest.raises(SynthError, match="no research tree"):
+        load_tree(ltg, "t-nope")
+
+    path = tmp_path / "trees.jsonl"
+    assert write_jsonl(trees, path) == 3
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for rec, tree in zip(records, trees, strict=True):
+        assert {"question", "answer", "aliases", "n_vertices", "tree", "checks", "seed",
+                "graph_fingerprint", "evidence", "solver"} <= set(rec)
+        assert rec["answer"] == tree.answer and rec["n_vertices"] == 6
+
+
+def test_impossible_requests(ltg: FalkorBackend, tmp_path: Path) -> None:
+    with pytest.raises(SynthError, match="at least 4"):
+        SynthConfig(vertices=3)
+    with pytest.raises(SynthError, match="shape"):
+        SynthConfig(shape="round")
+    with pytest.raises(SynthError, match="count"):
+        synthesize(ltg, SynthConfig(), count=0)
+    empty = FalkorBackend(str(tmp_path / "empty"))
+    try:
+        with pytest.raises(SynthError, match="ingest a dump first"):
+            synthesize(empty, SynthConfig(), count=1)
+    finally:
+        empty.close()
+    with pytest.raises(SynthError, match="at most 64"):
+        SynthConfig(vertices=1000)
+
+
+TWINS = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" xml:lang="en">
+<siteinfo><dbname>twinwiki</dbname><namespaces><namespace key="14">Category</namespace>
+</namespaces></siteinfo>
+{pages}
+</mediawiki>"""
+
+
+def _page(i: int, title: str, text: str) -> str:
+    return (f"<page><title>{title}</title><ns>0</ns><id>{i}</id><revision><text>{text}"
+            "</text></revision></page>")
+
+
+def test_a_graph_without_unique_trees_rejects_with_the_reason(tmp_path: Path) -> None:
+    """Twin A and Twin B say exactly the same things: nothing in the graph tells them
+    apart, so no tree through them can be proven unique."""
+    twin = "{t} is a twin. It links to [[Hub]], [[Alpha]] and [[Beta]]. [[Category:Twins]]"
+    pages = [_page(1, "Twin A", twin.format(t="Twin A")),
+             _page(2, "Twin B", twin.format(t="Twin B")),
+             _page(3, "Hub", "Hub of [[Twin A]] and [[Twin B]]."),
+             _page(4, "Alpha", "Alpha."), _page(5, "Beta", "Beta.")]
+    dump = tmp_path / "twins.xml"
+    dump.write_text(TWINS.format(pages="\n".join(pages)))
+    b = FalkorBackend(str(tmp_path / "g"))
+    try:
+        ingest_dump(str(dump), b, IngestConfig(staging_root=tmp_path / "s"))
+        trees, report = synthesize(b, SynthConfig(vertices=5), count=1, max_attempts=20)
+        assert trees == [] and report.attempts == 20
+        assert report.rejected == {"not_unique": 20}
+        with pytest.raises(SynthError, match="hides 4 entities, but this graph has only 2"):
+            synthesize(b, SynthConfig(vertices=10), count=1)
+    finally:
+        b.close()
+
+
+def test_enwiki_infobox_facts_become_blurred_constraints(tmp_path: Path) -> None:
+    b = FalkorBackend(str(tmp_path / "en"))
+    try:
+        ingest_dump(str(ENWIKI), b, IngestConfig(staging_root=tmp_path / "s"))
+        trees, report = synthesize(b, SynthConfig(vertices=5, shape="wide"), count=4, seed=3,
+                                   max_attempts=400)
+        assert trees, report
+        for t in trees:
+            assert t.checks["ok"] and t.solver["agreed"]
+    finally:
+        b.close()
