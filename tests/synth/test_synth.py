@@ -81,7 +81,7 @@ def test_every_tree_passes_every_check_recomputed_independently(
         assert leaks(tree.question, names) == []
         for title in names:
             assert title.lower() not in tree.question.lower()
-        assert tree.checks["ok"] and tree.checks["root_literals_only"] == len(root_only) or \
+        assert (tree.checks["ok"] and tree.checks["root_literals_only"] == len(root_only)) or \
             tree.checks["root_literals_only"] == 10_000
 
 
