@@ -37,19 +37,32 @@ class Predicate:
         raise GraphError(f"predicate {self.kind} lacks parameter {name!r}")
 
 
-# (pattern, where) templates by kind; {i} is the predicate's index, for unique names.
-_PATTERNS: dict[str, tuple[str | None, str | None]] = {
-    "fact_year": (f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F})",
-                  "f{i}.key = $k{i} AND f{i}.year >= $lo{i} AND f{i}.year < $hi{i}"),
-    "fact_number": (f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F})",
-                    "f{i}.key = $k{i} AND f{i}.num >= $lo{i} AND f{i}.num < $hi{i}"),
-    "fact_months": (f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F})",
-                    "f{i}.key = $k{i} AND f{i}.month IN $m{i}"),
-    "title_initial": (None, "e.title STARTS WITH $x{i}"),
-    "category": (f"(e)-[:{Rel.IN_CATEGORY}]->(:{C} {{{{name: $x{{i}}}}}})", None),
-    "links_to_named": (f"(e)-[:{Rel.LINKS_TO}]->(:{E} {{{{title: $x{{i}}}}}})", None),
-    "linked_from_named": (f"(:{E} {{{{title: $x{{i}}}}}})-[:{Rel.LINKS_TO}]->(e)", None),
-    "fact_named": (f"(e)-[:{Rel.FACT} {{{{key: $k{{i}}}}}}]->(:{E} {{{{title: $x{{i}}}}}})",
+# Each predicate is a MATCH clause. As the first clause it starts from its anchor (a
+# named entity, a category, the facts with a key), found by index; later clauses
+# start from the already bound ``e``. Measured on a 100k-entity graph, starting a
+# pattern at an unbound, filtered ``e`` made FalkorDB scan every entity (210 ms)
+# where starting at the anchor took 0.1 ms.
+#   kind: (first-clause pattern, later-clause pattern, where-condition)
+_CLAUSES: dict[str, tuple[str, str, str | None]] = {
+    "fact_year": (f"(f{{i}}:{F} {{{{key: $k{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)",
+                  f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{key: $k{{i}}}}}})",
+                  "f{i}.year >= $lo{i} AND f{i}.year < $hi{i}"),
+    "fact_number": (f"(f{{i}}:{F} {{{{key: $k{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)",
+                    f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{key: $k{{i}}}}}})",
+                    "f{i}.num >= $lo{i} AND f{i}.num < $hi{i}"),
+    "fact_months": (f"(f{{i}}:{F} {{{{key: $k{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)",
+                    f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{key: $k{{i}}}}}})",
+                    "f{i}.month IN $m{i}"),
+    # A range on the indexed title, not STARTS WITH, which FalkorDB answers by a scan.
+    "title_initial": (f"(e:{E})", "", "e.title >= $x{i} AND e.title < $y{i}"),
+    "category": (f"(a{{i}}:{C} {{{{name: $x{{i}}}}}})<-[:{Rel.IN_CATEGORY}]-(e)",
+                 f"(e)-[:{Rel.IN_CATEGORY}]->(a{{i}}:{C} {{{{name: $x{{i}}}}}})", None),
+    "links_to_named": (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.LINKS_TO}]-(e)",
+                       f"(e)-[:{Rel.LINKS_TO}]->(a{{i}}:{E} {{{{title: $x{{i}}}}}})", None),
+    "linked_from_named": (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})-[:{Rel.LINKS_TO}]->(e)",
+                          f"(e)<-[:{Rel.LINKS_TO}]-(a{{i}}:{E} {{{{title: $x{{i}}}}}})", None),
+    "fact_named": (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.FACT} {{{{key: $k{{i}}}}}}]-(e)",
+                   f"(e)-[:{Rel.FACT} {{{{key: $k{{i}}}}}}]->(a{{i}}:{E} {{{{title: $x{{i}}}}}})",
                    None),
 }
 _PARAMS = {
@@ -68,15 +81,16 @@ _ORDER = {"relation": 0, "fact_named": 0, "links_to_named": 1, "linked_from_name
           "title_initial": 4}
 
 
-def _relation_pattern(p: Predicate, i: int) -> str:
+def _relation_clause(p: Predicate, i: int, first: bool) -> str:
     rel, direction = p.get("rel"), p.get("direction")
     if rel not in (Rel.FACT, Rel.LINKS_TO) or direction not in ("out", "in"):
         raise GraphError(f"unknown relation {rel}/{direction}")
     props = f" {{key: $k{i}}}" if rel == Rel.FACT else ""
-    other = f"(:{E} {{title: $x{i}}})"
-    if direction == "out":  # parent -> child
-        return f"(e)-[:{rel}{props}]->{other}"
-    return f"{other}-[:{rel}{props}]->(e)"
+    anchor = f"(a{i}:{E} {{title: $x{i}}})"
+    if direction == "out":  # parent e -> resolved child
+        return (f"{anchor}<-[:{rel}{props}]-(e)" if first
+                else f"(e)-[:{rel}{props}]->{anchor}")
+    return f"{anchor}-[:{rel}{props}]->(e)" if first else f"(e)<-[:{rel}{props}]-{anchor}"
 
 
 def candidates_query(preds: list[Predicate], *, count: bool = True) -> tuple[str, dict[str, Any]]:
@@ -85,43 +99,42 @@ def candidates_query(preds: list[Predicate], *, count: bool = True) -> tuple[str
     With ``count`` it returns ``n``: how many distinct entities match, counting at most
     ``$cap`` (pass the cap as a parameter). Otherwise it returns up to ``$cap`` distinct
     ``title`` values, sorted.
+
+    One MATCH clause per predicate: within a single MATCH, Cypher would force two
+    patterns onto different relationships, so two constraints on one fact (its year
+    and its month, say) could never both hold.
     """
     params: dict[str, Any] = {}
-    # One MATCH clause per predicate: within a single MATCH, Cypher would force two
-    # patterns onto different relationships, so two constraints on one fact (its
-    # year and its month, say) could never both hold.
-    clauses: list[tuple[str, list[str]]] = []
-    head_where: list[str] = ["e.disambiguation = false"]
+    lines: list[str] = []
     ordered = sorted(enumerate(preds), key=lambda ip: (_ORDER.get(ip[1].kind, 9), ip[0]))
-    for i, p in ordered:
+    for n, (i, p) in enumerate(ordered):
+        first = n == 0
         if p.kind == "relation":
-            clauses.append((_relation_pattern(p, i), []))
+            lines.append(f"MATCH {_relation_clause(p, i, first)}")
             if p.get("rel") == Rel.FACT:
                 params[f"k{i}"] = p.get("key")
             params[f"x{i}"] = p.get("title")
-            continue
-        if p.kind not in _PATTERNS:
-            raise GraphError(f"unknown constraint kind {p.kind!r}")
-        pattern, where = _PATTERNS[p.kind]
-        if pattern:
-            clauses.append((pattern.format(i=i), [where.format(i=i)] if where else []))
-        elif where:
-            head_where.append(where.format(i=i))
-        for name, short in _PARAMS[p.kind].items():
-            params[f"{short}{i}"] = p.get(name)
-    if not clauses:
-        clauses.append((f"(e:{E})", []))
-    else:
-        first, w = clauses[0]
-        clauses[0] = (first.replace("(e)", f"(e:{E})", 1), w)
-    clauses[0][1].extend(head_where)
-    lines = []
-    for pattern, where in clauses:
-        lines.append(f"MATCH {pattern}" + (f" WHERE {' AND '.join(where)}" if where else ""))
+        else:
+            if p.kind not in _CLAUSES:
+                raise GraphError(f"unknown constraint kind {p.kind!r}")
+            head, later, where = _CLAUSES[p.kind]
+            cond = f" WHERE {where.format(i=i)}" if where else ""
+            if p.kind == "title_initial" and not first:
+                lines.append(f"WITH e{cond}")
+            else:
+                lines.append(f"MATCH {(head if first else later).format(i=i)}{cond}")
+            for name, short in _PARAMS[p.kind].items():
+                params[f"{short}{i}"] = p.get(name)
+            if p.kind == "title_initial":
+                params[f"y{i}"] = chr(ord(p.get("letter")[0]) + 1)
+        lines.append("WITH DISTINCT e")
+    if not lines:
+        lines = [f"MATCH (e:{E})", "WITH DISTINCT e"]
+    lines[-1] = f"WITH DISTINCT e WHERE e:{E} AND e.disambiguation = false"
     body = "\n".join(lines)
     if count:
-        return body + "\nWITH DISTINCT e LIMIT $cap\nRETURN count(e) AS n", params
-    return body + "\nWITH DISTINCT e LIMIT $cap\nRETURN e.title AS title ORDER BY title", params
+        return body + "\nWITH e LIMIT $cap\nRETURN count(e) AS n", params
+    return body + "\nWITH e LIMIT $cap\nRETURN e.title AS title ORDER BY title", params
 
 
 def example_queries() -> dict[str, str]:

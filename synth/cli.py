@@ -49,12 +49,19 @@ def synth_command(
     max_attempts: Annotated[int | None, typer.Option(
         help="Give up after this many candidate trees (default 40 per tree).")] = None,
     store: Annotated[bool, typer.Option(help="Store accepted trees in the graph.")] = True,
+    judge: Annotated[str, typer.Option(
+        help="Score difficulty and verifiability with: none, anthropic, openai.")] = "none",
+    judge_model: Annotated[str | None, typer.Option(help="Model name for --judge.")] = None,
+    drop_by_judge: Annotated[bool, typer.Option(
+        help="Drop questions the judge answers closed-book or cannot verify.")] = False,
+    workers: Annotated[int, typer.Option(help="Parallel sampling threads.")] = 2,
     graph_uri: UriOption = None,
 ) -> None:
     """Sample N-vertex research trees, prove each unique against the graph, render them
     as questions, store them, and write JSONL."""
     config = SynthConfig(vertices=vertices, k=k, shape=shape)
     model = make_llm(llm, llm_model, llm_base_url)
+    judge_llm = make_llm(judge, judge_model, llm_base_url)
     with open_graph(graph_uri) as backend:
         with Progress(TextColumn("[bold]synthesizing"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[attempts]:,} candidates"), TimeElapsedColumn(),
@@ -62,6 +69,7 @@ def synth_command(
             task = progress.add_task("trees", total=count, attempts=0)
             trees, report = synthesize(
                 backend, config, count, seed, llm=model, max_attempts=max_attempts,
+                workers=workers, judge=judge_llm, drop_by_judge=drop_by_judge,
                 progress=lambda a, n: progress.update(task, completed=a, attempts=n))
         if store and trees:
             save_trees(backend, trees)

@@ -12,6 +12,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from graph.backend import GraphBackend
@@ -19,6 +20,7 @@ from synth.checks import check_tree, hidden_names, leaks
 from synth.errors import SynthError
 from synth.llm import LLM, rewrite_question
 from synth.model import Tree
+from synth.quality import score, verdict
 from synth.render import template_question
 from synth.sampler import Rejected, Sampler, SynthConfig
 from synth.solver import solve
@@ -43,39 +45,63 @@ def attempt_seed(seed: int, i: int) -> int:
 
 
 def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int = 0, *,
-               llm: LLM | None = None, max_attempts: int | None = None,
+               llm: LLM | None = None, max_attempts: int | None = None, workers: int = 1,
+               judge: LLM | None = None, drop_by_judge: bool = False,
                progress: Callable[[int, int], None] | None = None
                ) -> tuple[list[Tree], SynthReport]:
-    """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates."""
+    """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates.
+
+    With ``workers`` > 1, candidates are built in parallel threads (the engine answers
+    queries concurrently); results are taken in attempt order, so the output is the
+    same as with one worker.
+    """
     if count < 1:
         raise SynthError(f"count must be at least 1, not {count}")
+    if workers < 1:
+        raise SynthError(f"workers must be at least 1, not {workers}")
     max_attempts = max_attempts or max(50, count * 40)
     t0 = time.perf_counter()
     sampler = Sampler(backend, config)
+    sampler.eligible_buckets()  # fail fast on an empty graph, before any thread starts
     report = SynthReport()
     rejected: Counter[str] = Counter()
     trees: list[Tree] = []
     seen: set[str] = set()
-    for i in range(max_attempts):
-        if len(trees) >= count:
-            break
+
+    def attempt(i: int) -> tuple[Tree | None, str | None, float]:
         t = time.perf_counter()
-        report.attempts += 1
         try:
             tree = sampler.sample(attempt_seed(seed, i))
-            if tree.answer in seen:
-                raise Rejected("duplicate_answer")
             finish(backend, tree, config, llm)
+            if judge is not None:
+                why = verdict(score(tree, judge))
+                if why and drop_by_judge:
+                    raise Rejected(why)
         except Rejected as r:
-            rejected[r.reason] += 1
-        else:
-            if tree.renderer.startswith("template (llm"):
-                report.llm_fallbacks += 1
-            seen.add(tree.answer)
-            trees.append(tree)
-            report.tree_seconds.append(time.perf_counter() - t)
-        if progress is not None:
-            progress(len(trees), report.attempts)
+            return None, r.reason, time.perf_counter() - t
+        return tree, None, time.perf_counter() - t
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        i = 0
+        while len(trees) < count and i < max_attempts:
+            window = range(i, min(max_attempts, i + max(1, workers * 2)))
+            for tree, reason, sec in pool.map(attempt, window):
+                if len(trees) >= count:
+                    break
+                report.attempts += 1
+                if tree is not None and tree.answer in seen:
+                    tree, reason = None, "duplicate_answer"
+                if tree is None:
+                    rejected[reason or "unknown"] += 1
+                else:
+                    if tree.renderer.startswith("template (llm"):
+                        report.llm_fallbacks += 1
+                    seen.add(tree.answer)
+                    trees.append(tree)
+                    report.tree_seconds.append(sec)
+                if progress is not None:
+                    progress(len(trees), report.attempts)
+            i = window.stop
     report.accepted = len(trees)
     report.rejected = dict(sorted(rejected.items()))
     report.queries = sampler.counts.queries

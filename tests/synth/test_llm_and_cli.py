@@ -123,3 +123,33 @@ def test_synth_and_tree_commands(tmp_path: Path) -> None:
                           (("synth", "--llm", "bard"), "unknown LLM")):
         r = hcsp(graph, *args)
         assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_judge_scores_and_filters(ltg: FalkorBackend, tree: Tree) -> None:
+    from synth.quality import score, verdict
+
+    class EvidenceJudge(ScriptedLLM):
+        """Knows the answer only when the evidence is in front of it."""
+
+        def complete(self, messages: list[dict[str, str]], *,
+                     schema: dict[str, Any] | None = None) -> str:
+            prompt = messages[-1]["content"]
+            return f"I think {tree.answer}." if "Evidence:" in prompt else "No idea."
+
+    t = _copy(tree)
+    s = score(t, EvidenceJudge(None, name="judge"))
+    assert s["closed_book_correct"] is False and s["with_evidence_correct"] is True
+    assert verdict(s) is None and t.scores["judge"] == "judge"
+
+    knows = ScriptedLLM(lambda q: tree.answer)
+    assert verdict(score(_copy(tree), knows)) == "too_easy"
+    clueless = ScriptedLLM(lambda q: "Riga")
+    assert verdict(score(_copy(tree), clueless)) == "unverifiable"
+
+    trees, report = synthesize(ltg, SynthConfig(vertices=6), count=1, seed=21,
+                               judge=ScriptedLLM(lambda q: "Riga"), drop_by_judge=True,
+                               max_attempts=10)
+    assert trees == [] and report.rejected.get("unverifiable", 0) >= 1
+    trees, _ = synthesize(ltg, SynthConfig(vertices=6), count=1, seed=21,
+                          judge=ScriptedLLM(lambda q: "Riga"))
+    assert trees and trees[0].scores["with_evidence_correct"] is False  # recorded, kept

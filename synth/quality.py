@@ -1,0 +1,98 @@
+"""Optional quality filters, as in the InfoSeek paper, recorded per question.
+
+- difficulty: a judge model answers the question with no search and no evidence; a
+  question it answers correctly is "too easy";
+- verifiability: the judge answers with the tree's evidence (sentences and infobox
+  values) in front of it; a question it still misses is "unverifiable".
+
+Scores are stored with the tree; nothing needs a judge to run.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from synth.llm import LLM
+from synth.model import Tree
+from synth.store import evidence
+
+CLOSED_BOOK = ("Answer the question with the name of one Wikipedia article, and nothing "
+               "else. If you do not know, guess.\n\nQuestion: {q}")
+WITH_EVIDENCE = ("Answer the question with the name of one Wikipedia article, and nothing "
+                 "else, using the evidence.\n\nEvidence:\n{e}\n\nQuestion: {q}")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, punctuation or articles, single spaces.
+
+    >>> normalize("  The Ṛēzne (city)! ")
+    'rezne city'
+    """
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = re.sub(r"[^\w\s]", " ", t)
+    t = re.sub(r"\b(the|a|an)\b", " ", t)
+    return " ".join(t.split())
+
+
+def answer_matches(reply: str, answer: str, aliases: list[str] | tuple[str, ...] = ()) -> bool:
+    """True when the reply names the answer or one of its aliases (normalized; a
+    parenthesized qualifier in the title may be left out).
+
+    >>> answer_matches("It is Rēzne.", "Rēzne", ["Rēzekne"])
+    True
+    >>> answer_matches("Daugavpils", "Rēzne", ["Rēzekne"])
+    False
+    """
+    got = f" {normalize(reply)} "
+    for name in (answer, *aliases, re.sub(r"\s*\(.*\)$", "", answer)):
+        n = normalize(name)
+        if n and f" {n} " in got:
+            return True
+    return False
+
+
+def evidence_text(tree: Tree) -> str:
+    lines = []
+    for ev in evidence(tree):
+        if ev.get("sentence"):
+            lines.append(f"- {ev['page']}: {ev['sentence']}")
+        elif ev.get("key") and ev.get("value") is not None:
+            lines.append(f"- {ev['page']}: {ev['key']} = {ev['value']}")
+        elif ev.get("category"):
+            lines.append(f"- {ev['page']} is in the category {ev['category']}")
+        elif ev.get("links_to"):
+            lines.append(f"- {ev['page']} links to {ev['links_to']}")
+        elif ev.get("title_initial"):
+            lines.append(f"- {ev['page']}")
+        elif ev.get("target"):
+            lines.append(f"- {ev['page']} ({ev.get('rel')} {ev.get('key') or ''}) "
+                         f"{ev['target']}")
+    return "\n".join(lines)
+
+
+def score(tree: Tree, judge: LLM) -> dict[str, object]:
+    """Ask the judge closed-book and with evidence; record both outcomes."""
+    out: dict[str, object] = {"judge": judge.name}
+    for name, prompt in (("closed_book", CLOSED_BOOK.format(q=tree.question)),
+                         ("with_evidence", WITH_EVIDENCE.format(q=tree.question,
+                                                                e=evidence_text(tree)))):
+        try:
+            reply = judge.complete([{"role": "user", "content": prompt}])
+        except Exception as e:  # a judge failure leaves the tree unscored, not lost
+            out[f"{name}_error"] = type(e).__name__
+            continue
+        out[f"{name}_reply"] = reply.strip()[:200]
+        out[f"{name}_correct"] = answer_matches(reply, tree.answer, tree.aliases)
+    tree.scores.update(out)
+    return out
+
+
+def verdict(scores: dict[str, object]) -> str | None:
+    """The filter's reason to drop a scored tree, or None to keep it."""
+    if scores.get("closed_book_correct") is True:
+        return "too_easy"
+    if scores.get("with_evidence_correct") is False:
+        return "unverifiable"
+    return None
