@@ -42,7 +42,7 @@ class SynthConfig:
     min_degree: int = 3
     """A root needs at least this many facts plus links."""
     cap: int = 10_000
-    """Counts stop at this many candidates (enough to compare with K)."""
+    """Counts stop here; a constraint matching this many entities alone is too vague."""
     extension_trials: int = 6
     """Extend (Action 3) looks at this many random relations and keeps the most telling."""
 
@@ -212,8 +212,9 @@ class Sampler:
 
     # -- Action 2 (bottom up) and 4 ----------------------------------------------------------
     def _options(self, title: str, rng: random.Random, hidden: set[str]) -> list[Constraint]:
-        """For each blur group, the tightest constraint that alone matches >= K, leaving
-        out names that would give a hidden entity away."""
+        """For each blur group, the tightest constraint that alone matches >= K (and fewer
+        than ``cap``: one that matches nearly everything is no clue), leaving out names
+        that would give a hidden entity away."""
         out = []
         for group in self.profile(title).groups:
             named = group[0].params.get("name") or group[0].params.get("title")
@@ -221,6 +222,8 @@ class Sampler:
                 continue
             for c in group:
                 n = self.counts.count([constraint_pred(c)])
+                if n >= self.config.cap:
+                    break  # vaguer levels match even more: too vague to spend a vertex on
                 if n >= self.config.k:
                     c.alone = n
                     out.append(c)
