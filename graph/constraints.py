@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from graph.buckets import LEVELS
 from graph.errors import GraphError
 from graph.model import Label, Rel
 
@@ -43,16 +44,14 @@ class Predicate:
 # pattern at an unbound, filtered ``e`` made FalkorDB scan every entity (210 ms)
 # where starting at the anchor took 0.1 ms.
 #   kind: (first-clause pattern, later-clause pattern, where-condition)
+# Blurred facts are equalities on precomputed, indexed buckets (graph.buckets); {p} is
+# the bucket property, from the level (checked against graph.buckets.LEVELS).
+_FACT_FIRST = f"(f{{i}}:{F} {{{{{{p}}: $b{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)"
+_FACT_LATER = f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{{{p}}: $b{{i}}}}}})"
 _CLAUSES: dict[str, tuple[str, str, str | None]] = {
-    "fact_year": (f"(f{{i}}:{F} {{{{key: $k{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)",
-                  f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{key: $k{{i}}}}}})",
-                  "f{i}.year >= $lo{i} AND f{i}.year < $hi{i}"),
-    "fact_number": (f"(f{{i}}:{F} {{{{key: $k{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)",
-                    f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{key: $k{{i}}}}}})",
-                    "f{i}.num >= $lo{i} AND f{i}.num < $hi{i}"),
-    "fact_months": (f"(f{{i}}:{F} {{{{key: $k{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)",
-                    f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{key: $k{{i}}}}}})",
-                    "f{i}.month IN $m{i}"),
+    "fact_year": (_FACT_FIRST, _FACT_LATER, None),
+    "fact_number": (_FACT_FIRST, _FACT_LATER, None),
+    "fact_months": (_FACT_FIRST, _FACT_LATER, None),
     # A range on the indexed title, not STARTS WITH, which FalkorDB answers by a scan.
     "title_initial": (f"(e:{E})", "", "e.title >= $x{i} AND e.title < $y{i}"),
     "category": (f"(a{{i}}:{C} {{{{name: $x{{i}}}}}})<-[:{Rel.IN_CATEGORY}]-(e)",
@@ -66,9 +65,9 @@ _CLAUSES: dict[str, tuple[str, str, str | None]] = {
                    None),
 }
 _PARAMS = {
-    "fact_year": {"key": "k", "lo": "lo", "hi": "hi"},
-    "fact_number": {"key": "k", "lo": "lo", "hi": "hi"},
-    "fact_months": {"key": "k", "months": "m"},
+    "fact_year": {"bucket": "b"},
+    "fact_number": {"bucket": "b"},
+    "fact_months": {"bucket": "b"},
     "title_initial": {"letter": "x"},
     "category": {"name": "x"},
     "links_to_named": {"title": "x"},
@@ -122,7 +121,13 @@ def candidates_query(preds: list[Predicate], *, count: bool = True) -> tuple[str
             if p.kind == "title_initial" and not first:
                 lines.append(f"WITH e{cond}")
             else:
-                lines.append(f"MATCH {(head if first else later).format(i=i)}{cond}")
+                pattern = head if first else later
+                if p.kind.startswith("fact_") and p.kind != "fact_named":
+                    level = p.get("level")
+                    if level not in LEVELS:
+                        raise GraphError(f"unknown blur level {level!r}")
+                    pattern = pattern.replace("{p}", f"bk_{level}")
+                lines.append(f"MATCH {pattern.format(i=i)}{cond}")
             for name, short in _PARAMS[p.kind].items():
                 params[f"{short}{i}"] = p.get(name)
             if p.kind == "title_initial":
@@ -140,9 +145,9 @@ def candidates_query(preds: list[Predicate], *, count: bool = True) -> tuple[str
 def example_queries() -> dict[str, str]:
     """One query per predicate kind (for the Neo4j syntax check)."""
     samples = {
-        "fact_year": {"key": "k", "lo": 1800, "hi": 1810},
-        "fact_number": {"key": "k", "lo": 1.0, "hi": 10.0},
-        "fact_months": {"key": "k", "months": [3, 4, 5]},
+        "fact_year": {"key": "k", "lo": 1800, "hi": 1810, "level": "decade", "bucket": "k|1800"},
+        "fact_number": {"key": "k", "lo": 1.0, "hi": 10.0, "level": "mag", "bucket": "k|1"},
+        "fact_months": {"key": "k", "months": [3, 4, 5], "level": "season", "bucket": "k|0"},
         "title_initial": {"letter": "A"},
         "category": {"name": "c"},
         "links_to_named": {"title": "t"},

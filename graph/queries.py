@@ -55,7 +55,9 @@ MATCH (e:{E} {{title: row.title}})
 MERGE (f:{F} {{id: row.id}})
 SET f.key = row.key, f.kind = row.kind, f.text = row.text, f.raw = row.raw,
     f.num = row.num, f.unit = row.unit, f.year = row.year, f.month = row.month,
-    f.day = row.day, f.date = row.date
+    f.day = row.day, f.date = row.date, f.bk_v = row.bk_v,
+    f.bk_decade = row.bk_decade, f.bk_part = row.bk_part, f.bk_century = row.bk_century,
+    f.bk_season = row.bk_season, f.bk_lead = row.bk_lead, f.bk_mag = row.bk_mag
 MERGE (e)-[h:{Rel.HAS_FACT}]->(f)
 SET h.key = row.key
 """
@@ -198,6 +200,21 @@ MATCH (e:{E} {{title: t}})
 RETURN e.title AS title, e.aliases AS aliases
 """
 
+# Graphs loaded before blur buckets existed get them on first use (synth.sampler).
+FACTS_WITHOUT_BUCKETS = f"""
+MATCH (f:{F})
+WHERE f.bk_v IS NULL OR f.bk_v < $version
+RETURN f.id AS id, f.key AS key, f.kind AS kind, f.year AS year, f.month AS month,
+       f.num AS num
+"""
+SET_FACT_BUCKETS = f"""
+UNWIND $rows AS row
+MATCH (f:{F} {{id: row.id}})
+SET f.bk_v = row.bk_v, f.bk_decade = row.bk_decade, f.bk_part = row.bk_part,
+    f.bk_century = row.bk_century, f.bk_season = row.bk_season, f.bk_lead = row.bk_lead,
+    f.bk_mag = row.bk_mag
+"""
+
 # -- research trees: storage -------------------------------------------------------------
 UPSERT_TREE = f"""
 MERGE (t:{T} {{id: $id}})
@@ -263,7 +280,9 @@ EXPORT_LITERAL_FACTS = f"""
 MATCH (e:{E})-[h:{Rel.HAS_FACT}]->(f:{F})
 RETURN e.title AS title, h.key AS hkey, f.id AS id, f.key AS key, f.kind AS kind,
        f.text AS text, f.raw AS raw, f.num AS num, f.unit AS unit, f.year AS year,
-       f.month AS month, f.day AS day, f.date AS date
+       f.month AS month, f.day AS day, f.date AS date, f.bk_v AS bk_v,
+       f.bk_decade AS bk_decade, f.bk_part AS bk_part, f.bk_century AS bk_century,
+       f.bk_season AS bk_season, f.bk_lead AS bk_lead, f.bk_mag AS bk_mag
 ORDER BY id
 SKIP $skip LIMIT $limit
 """

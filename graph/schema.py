@@ -11,6 +11,7 @@ import time
 
 from graph import queries as Q
 from graph.backend import FalkorBackend, GraphBackend
+from graph.buckets import BUCKET_PROPS
 from graph.dialect import FALKOR_LIST_INDEXES, Dialect, IndexSpec, index_statements
 from graph.errors import QueryError
 from graph.model import Label
@@ -29,6 +30,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(Label.RESEARCH_TREE, "id", unique=True),
     IndexSpec(Label.TREE_VERTEX, "id", unique=True),
     IndexSpec(Label.RESEARCH_TREE, "n_vertices"),
+    *(IndexSpec(Label.FACT, prop) for prop in BUCKET_PROPS),
 )
 
 

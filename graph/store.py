@@ -63,6 +63,17 @@ def update_degrees(backend: GraphBackend, batch_size: int = 5000, buckets: int =
     return n
 
 
+def backfill_fact_buckets(backend: GraphBackend, batch_size: int = 5000) -> int:
+    """Give every literal fact that lacks them its blur buckets (graph.buckets); a
+    graph loaded by this version's loaders has them all. Returns how many were set."""
+    from graph.buckets import BUCKETS_VERSION, fact_bucket_props
+
+    rows = backend.read(Q.FACTS_WITHOUT_BUCKETS, {"version": BUCKETS_VERSION})
+    todo = [{"id": r["id"], **fact_bucket_props(r)} for r in rows]
+    write_rows(backend, Q.SET_FACT_BUCKETS, todo, batch_size)
+    return len(todo)
+
+
 @dataclass(slots=True)
 class GraphStats:
     """What the graph holds."""

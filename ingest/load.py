@@ -18,6 +18,7 @@ from typing import Any
 
 from graph import queries as Q
 from graph.backend import GraphBackend
+from graph.buckets import BUCKET_PROPS, fact_bucket_props
 from graph.bulk import BulkWriter, can_bulk_load
 from graph.model import Label, Rel
 from graph.schema import apply_schema
@@ -156,7 +157,7 @@ class MergeLoader:
         apply_schema(b)
         for what, query, rows in (
                 ("entities", Q.UPSERT_ENTITIES, staging.records("entities")),
-                ("literal_facts", Q.UPSERT_LITERAL_FACTS, staging.records("facts")),
+                ("literal_facts", Q.UPSERT_LITERAL_FACTS, _facts(staging)),
                 ("category_edges", Q.UPSERT_CATEGORIES, _categories(staging))):
             for batch in _batches(rows, bs):
                 written[what] += write_rows(b, query, batch, bs)
@@ -194,7 +195,15 @@ def _stub_row(title: str) -> dict[str, Any]:
 
 ENTITY_PROPS = ("title", "page_id", "description", "disambiguation", "stub", "rand", "bucket",
                 "text_bytes", "aliases", "popularity", "out_links", "n_facts")
-FACT_PROPS = ("id", "key", "kind", "text", "raw", "num", "unit", "year", "month", "day", "date")
+FACT_PROPS = ("id", "key", "kind", "text", "raw", "num", "unit", "year", "month", "day", "date",
+              "bk_v", *BUCKET_PROPS)
+
+
+def _facts(staging: Staging) -> Iterator[dict[str, Any]]:
+    """Staged literal facts with their blur buckets (graph.buckets)."""
+    for rec in staging.records("facts"):
+        rec.update(fact_bucket_props(rec))
+        yield rec
 
 
 class BulkLoader:
@@ -252,7 +261,7 @@ class BulkLoader:
                 cat_ids[row["name"]] = w.node([row["name"]])
         fact_ids: list[tuple[int, int, str]] = []
         w.begin_nodes(Label.FACT, FACT_PROPS)
-        for rec in staging.records("facts"):
+        for rec in _facts(staging):
             fid = w.node([rec[p] for p in FACT_PROPS])
             fact_ids.append((ids[rec["title"]], fid, rec["key"]))
         written["literal_facts"] += len(fact_ids)

@@ -8,13 +8,13 @@ predicate that graph.constraints turns into a query, so the graph can count it.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph import queries as Q
 from graph.backend import GraphBackend
+from graph.buckets import number_buckets, season_bucket, year_buckets
 from synth.model import (
     CATEGORY,
     FACT_MONTHS,
@@ -29,7 +29,6 @@ from synth.model import (
 
 MONTH_NAMES = ("January February March April May June July August September October "
                "November December").split()
-SEASONS = ((3, 4, 5), (6, 7, 8), (9, 10, 11), (12, 1, 2))
 # Wikipedia housekeeping categories say nothing about the subject.
 _SKIP_CATEGORY = re.compile(r"articles|pages|wikipedia|stubs?\b|cs1|webarchive|use \w+ dates"
                             r"|dmy|mdy|template|redirects|disambiguation|infobox|coordinates",
@@ -57,34 +56,33 @@ def ordinal(n: int) -> str:
 
 def year_levels(key: str, year: int, prov: dict[str, Any]) -> list[Constraint]:
     """Decade, then a third of the century, then the century (tightest first)."""
-    if year < 1:
-        return []
     k = humanize_key(key)
-    decade = year - year % 10
-    century = (year - 1) // 100 + 1
-    c0 = (century - 1) * 100 + 1  # the 19th century is 1801-1900
-    part = min(2, (year - c0) // 34)
-    lo = c0 + (0, 34, 67)[part]
-    hi = c0 + (34, 67, 100)[part]
-    part_word = ("early", "mid", "late")[part]
-    mk = lambda lo_, hi_, what: Constraint(  # noqa: E731
-        FACT_YEAR, {"key": key, "lo": lo_, "hi": hi_}, f"has a {k} in {what}", dict(prov))
-    return [
-        mk(decade, decade + 10, f"the {decade}s"),
-        mk(lo, hi, f"the {part_word} {ordinal(century)} century ({lo}–{hi - 1})"),
-        mk(c0, c0 + 100, f"the {ordinal(century)} century"),
-    ]
+    out = []
+    for level, lo, hi, bucket in year_buckets(key, year):
+        century = (lo - 1) // 100 + 1
+        if level == "decade":
+            what = f"the {lo}s"
+        elif level == "part":
+            part = ("early", "mid", "late")[min(2, ((lo - 1) % 100) // 33)]
+            what = f"the {part} {ordinal(century)} century ({lo}–{hi - 1})"
+        else:
+            what = f"the {ordinal(century)} century"
+        out.append(Constraint(FACT_YEAR, {"key": key, "lo": lo, "hi": hi, "level": level,
+                                          "bucket": bucket}, f"has a {k} in {what}", dict(prov)))
+    return out
 
 
 def season_level(key: str, month: int, prov: dict[str, Any]) -> list[Constraint]:
     """The three months around a month ("in March, April or May")."""
-    for months in SEASONS:
-        if month in months:
-            names = [MONTH_NAMES[m - 1] for m in months]
-            return [Constraint(FACT_MONTHS, {"key": key, "months": list(months)},
-                               f"has a {humanize_key(key)} in {names[0]}, {names[1]} or "
-                               f"{names[2]}", dict(prov))]
-    return []
+    season = season_bucket(key, month)
+    if season is None:
+        return []
+    months, bucket = season
+    names = [MONTH_NAMES[m - 1] for m in months]
+    return [Constraint(FACT_MONTHS, {"key": key, "months": months, "level": "season",
+                                     "bucket": bucket},
+                       f"has a {humanize_key(key)} in {names[0]}, {names[1]} or {names[2]}",
+                       dict(prov))]
 
 
 def _fmt(x: float) -> str:
@@ -94,21 +92,12 @@ def _fmt(x: float) -> str:
 def number_levels(key: str, num: float, unit: str | None, prov: dict[str, Any]
                   ) -> list[Constraint]:
     """The leading-digit range (4,000–5,000), then the order of magnitude."""
-    if num is None or num <= 0 or math.isnan(num) or math.isinf(num):
-        return []
     k = humanize_key(key)
     u = f" {unit}" if unit and unit not in ("ordinal",) else ""
-    mag = 10 ** math.floor(math.log10(num))
-    lead = math.floor(num / mag) * mag
-    out = []
-    if mag >= 1:
-        out.append(Constraint(FACT_NUMBER, {"key": key, "lo": float(lead), "hi": float(lead + mag)},
-                              f"has a {k} of at least {_fmt(lead)} but under "
-                              f"{_fmt(lead + mag)}{u}", dict(prov)))
-    out.append(Constraint(FACT_NUMBER, {"key": key, "lo": float(mag), "hi": float(mag * 10)},
-                          f"has a {k} of at least {_fmt(mag)} but under {_fmt(mag * 10)}{u}",
-                          dict(prov)))
-    return out
+    return [Constraint(FACT_NUMBER, {"key": key, "lo": lo, "hi": hi, "level": level,
+                                     "bucket": bucket},
+                       f"has a {k} of at least {_fmt(lo)} but under {_fmt(hi)}{u}", dict(prov))
+            for level, lo, hi, bucket in number_buckets(key, num)]
 
 
 @dataclass

@@ -19,7 +19,8 @@ from graph import queries as Q
 from graph.backend import GraphBackend
 from graph.constraints import Predicate, candidates_query
 from graph.model import Rel
-from graph.store import graph_stats
+from graph.schema import apply_schema
+from graph.store import backfill_fact_buckets, graph_stats
 from synth.blur import EntityProfile, noun_for, profile
 from synth.errors import SynthError
 from synth.model import Constraint, Relation, Tree, Vertex
@@ -124,6 +125,8 @@ class Sampler:
         self._buckets: list[tuple[int, int]] | None = None
         self._profiles: dict[str, EntityProfile] = {}
         self.fingerprint = graph_fingerprint(backend)
+        apply_schema(backend)  # indexes of graphs loaded by older versions
+        self.backfilled = backfill_fact_buckets(backend)
 
     # -- Action 1: init -------------------------------------------------------------------
     def eligible_buckets(self) -> list[tuple[int, int]]:

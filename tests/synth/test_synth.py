@@ -14,7 +14,7 @@ from synth.checks import check_tree, hidden_names, leaks
 from synth.errors import SynthError
 from synth.model import Tree
 from synth.pipeline import synthesize
-from synth.sampler import SynthConfig
+from synth.sampler import Sampler, SynthConfig
 from synth.solver import solve
 from synth.store import export_record, iter_trees, load_tree, save_trees, write_jsonl
 from tests.conftest import ENWIKI, LTGWIKI
@@ -210,6 +210,11 @@ def test_enwiki_infobox_facts_become_blurred_constraints(tmp_path: Path) -> None
     b = FalkorBackend(str(tmp_path / "en"))
     try:
         ingest_dump(str(ENWIKI), b, IngestConfig(staging_root=tmp_path / "s"))
+        # A graph loaded before blur buckets existed: the sampler fills them in first.
+        n_facts = b.write("MATCH (f:Fact) SET f.bk_v = null, f.bk_decade = null "
+                         "RETURN count(f) AS n")[0]["n"]
+        assert Sampler(b, SynthConfig()).backfilled == n_facts > 0
+        assert Sampler(b, SynthConfig()).backfilled == 0
         trees, report = synthesize(b, SynthConfig(vertices=5, shape="wide"), count=4, seed=3,
                                    max_attempts=400)
         assert trees, report
@@ -217,3 +222,22 @@ def test_enwiki_infobox_facts_become_blurred_constraints(tmp_path: Path) -> None
             assert t.checks["ok"] and t.solver["agreed"]
     finally:
         b.close()
+
+
+def test_jsonl_loads_with_hugging_face_datasets(batches: dict[tuple[int, str], list[Tree]],
+                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    import datasets
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    trees = all_trees(batches)
+    path = tmp_path / "questions.jsonl"
+    write_jsonl(trees, path)
+    ds = datasets.load_dataset("json", data_files=str(path), split="train",
+                               cache_dir=str(tmp_path / "cache"))
+    assert ds.num_rows == len(trees)
+    assert ds["answer"] == [t.answer for t in trees]
+    assert ds["n_vertices"] == [t.n_vertices for t in trees]
+    assert {"question", "aliases", "tree", "evidence", "checks", "graph_fingerprint"} <= set(
+        ds.column_names)
