@@ -302,15 +302,11 @@ def _ingest(source: str, backend: GraphBackend, config: IngestConfig,
     steps: list[Step] = []
     stager = ArticleStager(staging, cp, config)
     reader = DumpReader(source)
+    redirects = CollectRedirects(staging)
+    parse = ParseArticles(lambda: WikitextParser(
+        reader.info.namespaces, disambiguation_templates=DISAMBIGUATION_TEMPLATES))
     if cp.phase == "reading":
-        steps = [
-            SkipDone(cp.pages_done),
-            KeepWellFormed(),
-            KeepArticles(),
-            CollectRedirects(staging),
-            ParseArticles(lambda: WikitextParser(
-                reader.info.namespaces, disambiguation_templates=DISAMBIGUATION_TEMPLATES)),
-        ]
+        steps = [SkipDone(cp.pages_done), KeepWellFormed(), KeepArticles(), redirects, parse]
         try:
             with reader:
                 pages = _limited(reader.pages(), config.limit, reader, progress)
@@ -343,14 +339,14 @@ def _ingest(source: str, backend: GraphBackend, config: IngestConfig,
     report.pages_read = cp.pages_done
     report.bytes_read = reader.bytes_read
     report.articles = stager.stats["articles"]
-    report.redirects = steps[3].stats["redirects"] if steps else 0
+    report.redirects = redirects.stats["redirects"]
     report.skipped = {k.split(":", 1)[1]: v
                       for k, v in merged_stats([*steps, stager]).items()
                       if k != "dropped:redirect"}
     report.resolved = dict(sorted(counts.items()))
     report.written = dict(written)
     report.loader = loader.name
-    report.parse_seconds = steps[4].seconds if steps else 0.0
+    report.parse_seconds = parse.seconds
     report.load_seconds = time.perf_counter() - t_load
     report.seconds = time.perf_counter() - t0
     if error is not None:

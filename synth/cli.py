@@ -85,7 +85,8 @@ def synth_command(
     if report.llm_fallbacks:
         t.add_row("LLM rewrites not kept (template used)", f"{report.llm_fallbacks:,}")
     rate = report.accepted / report.seconds if report.seconds else 0
-    t.add_row("time", f"{report.seconds:,.1f} s ({rate:,.2f} accepted trees/s)")
+    t.add_row("time", f"{report.seconds:,.1f} s ({rate:,.2f} accepted trees/s; "
+              f"{report.setup_seconds:,.1f} s of it setup)")
     if report.tree_seconds:
         t.add_row("per accepted tree (p50)", f"{statistics.median(report.tree_seconds):.3f} s")
     t.add_row("graph queries", f"{report.queries:,}")
@@ -148,8 +149,7 @@ def render_tree(tree: Tree) -> RichTree:
             label = f"{c.text} [dim](alone: {alone}; {prov})[/]"
             if c.provenance.get("sentence"):
                 label += f"\n[dim]evidence: {c.provenance['sentence']}[/]"
-        parent = head if v.parent is None else nodes[v.parent]
-        nodes[v.id] = parent.add(label) if v.parent is not None or v.id else head.add(label)
+        nodes[v.id] = (head if v.parent is None else nodes[v.parent]).add(label)
     return head
 
 

@@ -34,6 +34,8 @@ class SynthReport:
     attempts: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    setup_seconds: float = 0.0
+    """Of ``seconds``, the one-off work before sampling (fingerprint, schema, buckets)."""
     queries: int = 0
     tree_seconds: list[float] = field(default_factory=list)
     llm_fallbacks: int = 0
@@ -63,7 +65,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     t0 = time.perf_counter()
     sampler = Sampler(backend, config)
     sampler.eligible_buckets()  # fail fast on an empty graph, before any thread starts
-    report = SynthReport()
+    report = SynthReport(setup_seconds=time.perf_counter() - t0)
     rejected: Counter[str] = Counter()
     trees: list[Tree] = []
     seen: set[str] = set()
