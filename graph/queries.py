@@ -159,7 +159,8 @@ ORDER BY name
 
 
 # -- research trees: sampling walks ----------------------------------------------------
-_ELIGIBLE = "e.stub = false AND e.disambiguation = false AND e.n_facts + e.out_links >= $min_degree"
+_ELIGIBLE = ("e.stub = false AND e.disambiguation = false AND e.n_facts + e.out_links >= "
+             "$min_degree AND e.popularity >= $min_popularity AND e.popularity <= $max_popularity")
 ELIGIBLE_BUCKETS = f"""
 MATCH (e:{E})
 WHERE {_ELIGIBLE}

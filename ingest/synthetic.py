@@ -19,6 +19,8 @@ from networkx.utils import powerlaw_sequence
 from ingest.load import rand_of
 from ingest.staging import Checkpoint, Staging
 
+_SYLLABLES = ("Ab", "Be", "Ca", "Do", "El", "Fa", "Gu", "Ha", "Il", "Jo", "Ka", "Lu", "Ma",
+              "No", "Os", "Pa", "Qu", "Ri", "Sa", "To", "Ul", "Va", "Wi", "Xe", "Yo", "Za")
 FACT_KEYS = (("founded", "year"), ("population", "number"), ("area_km2", "number"),
              ("birth_date", "date"), ("code", "text"))
 
@@ -43,7 +45,9 @@ def stage_synthetic(root: Path, n: int, seed: int = 0,
     rng = random.Random(seed)
     st = Staging(root, f"synthetic:{n}:{seed}", "bench")
     st.reset()
-    titles = [f"Synthetic entity {i:07d}" for i in range(n)]
+    # Titles start with a spread of letters, as real ones do (title initials are clues).
+    titles = [f"{_SYLLABLES[i % 26]}{_SYLLABLES[(i // 26) % 26].lower()} entity {i:07d}"
+              for i in range(n)]
     degrees = powerlaw_sequence(n, exponent=2.2, seed=seed)
     scale = shape.mean_out_links / (sum(degrees) / n)
     n_cats = max(10, n // 20)

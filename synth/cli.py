@@ -44,6 +44,10 @@ def synth_command(
     llm_base_url: Annotated[str | None, typer.Option(
         help="OpenAI-compatible server (e.g. a local vLLM) for --llm openai.")] = None,
     k: Annotated[int, typer.Option("--k", help="Each constraint alone must match >= K.")] = 2,
+    min_popularity: Annotated[int, typer.Option(help="Answers have at least this many "
+                                                "in-links.")] = 0,
+    max_popularity: Annotated[int, typer.Option(help="Answers have at most this many "
+                                                "in-links.")] = 10**12,
     shape: Annotated[str, typer.Option(help="deep (chains) or wide (all under the root).")
                      ] = "deep",
     max_attempts: Annotated[int | None, typer.Option(
@@ -59,7 +63,8 @@ def synth_command(
 ) -> None:
     """Sample N-vertex research trees, prove each unique against the graph, render them
     as questions, store them, and write JSONL."""
-    config = SynthConfig(vertices=vertices, k=k, shape=shape)
+    config = SynthConfig(vertices=vertices, k=k, shape=shape, min_popularity=min_popularity,
+                         max_popularity=max_popularity)
     model = make_llm(llm, llm_model, llm_base_url)
     judge_llm = make_llm(judge, judge_model, llm_base_url)
     with open_graph(graph_uri) as backend:

@@ -42,6 +42,10 @@ class SynthConfig:
     """'deep': each new entity hangs below the last; 'wide': all hang below the root."""
     min_degree: int = 3
     """A root needs at least this many facts plus links."""
+    min_popularity: int = 0
+    """A root needs at least this many in-links (a popularity band, with the next)."""
+    max_popularity: int = 10**12
+    """A root has at most this many in-links."""
     cap: int = 10_000
     """Counts stop here; a constraint matching this many entities alone is too vague."""
     extension_trials: int = 6
@@ -59,6 +63,9 @@ class SynthConfig:
                 f"K={self.k})", hint="use --vertices 4 or more")
         if self.k < 1:
             raise SynthError(f"k must be at least 1, not {self.k}")
+        if self.min_popularity > self.max_popularity:
+            raise SynthError(f"min_popularity {self.min_popularity} is above max_popularity "
+                             f"{self.max_popularity}")
         if self.shape not in SHAPES:
             raise SynthError(f"shape must be one of {', '.join(SHAPES)}, not {self.shape!r}")
 
@@ -131,18 +138,29 @@ class Sampler:
     # -- Action 1: init -------------------------------------------------------------------
     def eligible_buckets(self) -> list[tuple[int, int]]:
         if self._buckets is None:
-            rows = self.backend.read(Q.ELIGIBLE_BUCKETS, {"min_degree": self.config.min_degree})
+            rows = self.backend.read(Q.ELIGIBLE_BUCKETS, self._eligible_params())
             self._buckets = [(int(r["bucket"]), int(r["n"])) for r in rows]
         return self._buckets
+
+    def _eligible_params(self) -> dict[str, int]:
+        c = self.config
+        return {"min_degree": c.min_degree, "min_popularity": c.min_popularity,
+                "max_popularity": c.max_popularity}
 
     def pick_root(self, rng: random.Random) -> str:
         """Uniform over eligible entities: a bucket weighted by its size, then one in it."""
         buckets = self.eligible_buckets()
         if not buckets:
+            c = self.config
             raise SynthError(
-                f"the graph has no entity with at least {self.config.min_degree} facts and "
-                "links to start a tree from", hint="ingest a dump first (hcsp ingest ...)")
+                f"the graph has no entity with at least {c.min_degree} facts and links and "
+                f"{c.min_popularity}-{c.max_popularity} in-links to start a tree from",
+                hint="ingest a dump first (hcsp ingest ...), or widen the popularity band")
         eligible = sum(n for _, n in buckets)
+        total = int((self.backend.read(Q.COUNT_ENTITIES) or [{}])[0].get("entities") or 0)
+        if self.config.k > total:
+            raise SynthError(f"k={self.config.k} asks every constraint to match more entities "
+                             f"than the graph has ({total})", hint="use a smaller --k")
         if eligible < self.config.entity_vertices:
             raise SynthError(
                 f"a {self.config.vertices}-vertex tree hides {self.config.entity_vertices} "
@@ -150,7 +168,7 @@ class Sampler:
                 hint="use a smaller --vertices or ingest a larger dump")
         (bucket, _), = rng.choices(buckets, weights=[n for _, n in buckets])
         titles = [r["title"] for r in self.backend.read(
-            Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, "min_degree": self.config.min_degree})]
+            Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, **self._eligible_params()})]
         return titles[rng.randrange(len(titles))]
 
     def profile(self, title: str) -> EntityProfile:

@@ -241,3 +241,17 @@ def test_jsonl_loads_with_hugging_face_datasets(batches: dict[tuple[int, str], l
     assert ds["n_vertices"] == [t.n_vertices for t in trees]
     assert {"question", "aliases", "tree", "evidence", "checks", "graph_fingerprint"} <= set(
         ds.column_names)
+
+
+def test_popularity_band_and_impossible_k(ltg: FalkorBackend) -> None:
+    trees, _ = synthesize(ltg, SynthConfig(vertices=6, min_popularity=20), count=3, seed=2)
+    assert trees
+    for t in trees:
+        assert ltg.read("MATCH (e:Entity {title: $t}) RETURN e.popularity AS p",
+                        {"t": t.answer})[0]["p"] >= 20
+    with pytest.raises(SynthError, match="widen the popularity band"):
+        synthesize(ltg, SynthConfig(min_popularity=10**9), count=1)
+    with pytest.raises(SynthError, match="more entities than the graph has"):
+        synthesize(ltg, SynthConfig(k=10**9), count=1)
+    with pytest.raises(SynthError, match="above max_popularity"):
+        SynthConfig(min_popularity=5, max_popularity=1)
