@@ -219,6 +219,7 @@ SET f.bk_v = row.bk_v, f.bk_decade = row.bk_decade, f.bk_part = row.bk_part,
 # -- research trees: storage -------------------------------------------------------------
 UPSERT_TREE = f"""
 MERGE (t:{T} {{id: $id}})
+ON CREATE SET t.created_at = $created_at
 SET t += $props
 """
 UPSERT_TREE_VERTICES = f"""
@@ -249,6 +250,25 @@ ORDER BY id
 LIMIT $limit
 """
 COUNT_TREES = f"MATCH (t:{T}) RETURN t.n_vertices AS n_vertices, count(t) AS n ORDER BY n_vertices"
+# The question pool, filtered and paged by id (a cursor). A null filter is no filter.
+QUESTIONS_PAGE = f"""
+MATCH (t:{T})
+WHERE t.id > $after
+  AND ($n_vertices IS NULL OR t.n_vertices = $n_vertices)
+  AND ($shape IS NULL OR t.shape = $shape)
+  AND ($created_after IS NULL OR t.created_at > $created_after)
+  AND ($min_difficulty IS NULL OR t.difficulty >= $min_difficulty)
+  AND ($max_difficulty IS NULL OR t.difficulty <= $max_difficulty)
+RETURN t.id AS id, t.json AS json
+ORDER BY id
+LIMIT $limit
+"""
+DELETE_TREE = f"""
+MATCH (t:{T} {{id: $id}})
+OPTIONAL MATCH (t)-[:{Rel.HAS_VERTEX}]->(v:{V})
+DETACH DELETE t, v
+RETURN count(DISTINCT t) AS n
+"""
 TREE_STANDS_FOR = f"""
 MATCH (t:{T} {{id: $id}})-[:{Rel.HAS_VERTEX}]->(v:{V})-[:{Rel.STANDS_FOR}]->(e:{E})
 RETURN v.idx AS idx, e.title AS title

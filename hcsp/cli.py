@@ -4,6 +4,7 @@
     hcsp graph stats|start|stop|status
     hcsp synth -n N -c K        proven research trees and their questions
     hcsp tree show ID|export
+    hcsp serve                  the REST API
 
 Errors from our code print as one line with what to do, and a non-zero exit code;
 never a traceback.
@@ -23,11 +24,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
+    from api.cli import serve_command
     from graph.cli import graph_app
     from ingest.cli import ingest_command
     from synth.cli import synth_command, tree_app
 
     app.command("ingest")(friendly_errors(ingest_command))
+    app.command("serve")(serve_command)
     app.command("synth")(synth_command)
     app.add_typer(graph_app, name="graph", help="Inspect and run the graph database.")
     app.add_typer(tree_app, name="tree", help="Show and export stored research trees.")

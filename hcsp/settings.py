@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str | None = None
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for the API's admin operations (pool fill, delete); "
+        "unset, they are refused.")
+    api_protect_reads: bool = Field(False, description="Require the token for reads too.")
+    api_generate_timeout_s: float = Field(
+        20.0, description="An on-demand request generates for at most this long.")
+    api_max_count: int = Field(100, description="Most questions one request may ask for.")
+    api_workers: int = Field(2, description="Sampling threads per on-demand request.")
 
 
 @lru_cache

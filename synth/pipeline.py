@@ -39,6 +39,7 @@ class SynthReport:
     queries: int = 0
     tree_seconds: list[float] = field(default_factory=list)
     llm_fallbacks: int = 0
+    timed_out: bool = False
 
 
 def attempt_seed(seed: int, i: int) -> int:
@@ -49,9 +50,12 @@ def attempt_seed(seed: int, i: int) -> int:
 def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int = 0, *,
                llm: LLM | None = None, max_attempts: int | None = None, workers: int = 1,
                judge: LLM | None = None, drop_by_judge: bool = False,
+               deadline: float | None = None, exclude_answers: set[str] | None = None,
                progress: Callable[[int, int], None] | None = None
                ) -> tuple[list[Tree], SynthReport]:
-    """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates.
+    """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates or once
+    ``time.monotonic()`` passes ``deadline``. Answers in ``exclude_answers`` count as
+    duplicates (for a caller that already holds those questions).
 
     With ``workers`` > 1, candidates are built in parallel threads (the engine answers
     queries concurrently); results are taken in attempt order, so the output is the
@@ -68,7 +72,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     report = SynthReport(setup_seconds=time.perf_counter() - t0)
     rejected: Counter[str] = Counter()
     trees: list[Tree] = []
-    seen: set[str] = set()
+    seen: set[str] = set(exclude_answers or ())
 
     def attempt(i: int) -> tuple[Tree | None, str | None, float]:
         t = time.perf_counter()
@@ -86,6 +90,9 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     with ThreadPoolExecutor(max_workers=workers) as pool:
         i = 0
         while len(trees) < count and i < max_attempts:
+            if deadline is not None and time.monotonic() > deadline:
+                report.timed_out = True
+                break
             window = range(i, min(max_attempts, i + max(1, workers * 2)))
             for tree, reason, sec in pool.map(attempt, window):
                 if len(trees) >= count:

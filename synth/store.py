@@ -4,6 +4,7 @@ and as JSONL that ``datasets.load_dataset("json", data_files=...)`` reads."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,15 @@ from synth.model import Tree
 
 def save_tree(backend: GraphBackend, tree: Tree) -> None:
     """Store (or re-store: MERGE, idempotent) a tree and its vertices."""
+    closed = tree.scores.get("closed_book_correct")
     props = {
+        "difficulty": None if closed is None else (0.0 if closed else 1.0),
         "seed": tree.seed, "n_vertices": tree.n_vertices, "shape": tree.shape,
         "question": tree.question, "answer": tree.answer, "renderer": tree.renderer,
         "graph_fingerprint": tree.graph_fingerprint, "solver_agreed": bool(
             tree.solver.get("agreed")), "json": tree.to_json()}
-    backend.write(Q.UPSERT_TREE, {"id": tree.id, "props": props})
+    backend.write(Q.UPSERT_TREE, {"id": tree.id, "props": props, "created_at": time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     rows = []
     for v in tree.vertices:
         text = (v.constraint.text if v.constraint is not None
@@ -67,6 +71,24 @@ def iter_trees(backend: GraphBackend, page: int = 500) -> Iterator[Tree]:
         if len(rows) < page:
             return
         after = rows[-1]["id"]
+
+
+def pool_page(backend: GraphBackend, *, after: str = "", limit: int = 50,
+              n_vertices: int | None = None, shape: str | None = None,
+              created_after: str | None = None, min_difficulty: float | None = None,
+              max_difficulty: float | None = None) -> list[Tree]:
+    """One page of stored trees, in id order, after the cursor ``after``."""
+    rows = backend.read(Q.QUESTIONS_PAGE, {
+        "after": after, "limit": limit, "n_vertices": n_vertices, "shape": shape,
+        "created_after": created_after, "min_difficulty": min_difficulty,
+        "max_difficulty": max_difficulty})
+    return [Tree.from_dict(json.loads(r["json"])) for r in rows]
+
+
+def delete_tree(backend: GraphBackend, tree_id: str) -> bool:
+    """Remove a stored tree and its vertices. True if there was one."""
+    rows = backend.write(Q.DELETE_TREE, {"id": tree_id})
+    return bool(rows and rows[0]["n"])
 
 
 def export_record(tree: Tree) -> dict[str, Any]:

@@ -1,0 +1,114 @@
+"""Dependencies: the graph (opened once, reopened after an outage), settings, auth."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from graph.backend import GraphBackend, open_backend
+from graph.errors import GraphUnavailable
+from graph.schema import apply_schema
+from hcsp.settings import Settings
+
+
+class GraphHandle:
+    """The API's one connection. If the graph is down at start or goes down later,
+    requests get 503 and the handle retries (at most once a second) until it is back;
+    no restart of the API is needed."""
+
+    def __init__(self, settings: Settings, uri: str | None = None) -> None:
+        self.settings = settings
+        self.uri = uri or settings.graph_uri
+        self._backend: GraphBackend | None = None
+        self._lock = threading.Lock()
+        self._last_try = 0.0
+        self.last_error: str | None = None
+
+    def get(self) -> GraphBackend:
+        """The open backend, or GraphUnavailable."""
+        if self._backend is not None:
+            return self._backend
+        with self._lock:
+            if self._backend is None:
+                if time.monotonic() - self._last_try < 1.0 and self.last_error:
+                    raise GraphUnavailable(f"the graph is unavailable: {self.last_error}",
+                                           hint="retry shortly; see /readyz")
+                self._last_try = time.monotonic()
+                s = self.settings
+                try:
+                    backend = open_backend(self.uri, user=s.neo4j_user,
+                                           password=s.neo4j_password.get_secret_value(),
+                                           database=s.neo4j_database)
+                    apply_schema(backend)
+                except GraphUnavailable as e:
+                    self.last_error = e.message
+                    raise
+                self._backend, self.last_error = backend, None
+        return self._backend
+
+    def check(self) -> None:
+        """Ping the graph; GraphUnavailable if it does not answer."""
+        self.get().ping()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
+
+
+def get_handle(request: Request) -> GraphHandle:
+    return request.app.state.graph
+
+
+def get_backend(handle: Annotated[GraphHandle, Depends(get_handle)]) -> GraphBackend:
+    return handle.get()
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _token_ok(settings: Settings, creds: HTTPAuthorizationCredentials | None) -> bool:
+    if settings.api_token is None or creds is None:
+        return False
+    return secrets.compare_digest(creds.credentials, settings.api_token.get_secret_value())
+
+
+def require_admin(settings: Annotated[Settings, Depends(get_app_settings)],
+                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                  ) -> None:
+    """Admin operations need the bearer token from HCSP_API_TOKEN."""
+    if settings.api_token is None:
+        raise ApiError(403, "admin operations are disabled: no API token is configured",
+                       hint="set HCSP_API_TOKEN and send it as 'Authorization: Bearer ...'")
+    if not _token_ok(settings, creds):
+        raise ApiError(401, "a valid bearer token is required for this operation",
+                       hint="send 'Authorization: Bearer <HCSP_API_TOKEN>'",
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_reader(settings: Annotated[Settings, Depends(get_app_settings)],
+                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                   ) -> None:
+    """Reads are open unless HCSP_API_PROTECT_READS is set."""
+    if settings.api_protect_reads and not _token_ok(settings, creds):
+        raise ApiError(401, "this API requires a bearer token for reads",
+                       hint="send 'Authorization: Bearer <HCSP_API_TOKEN>'",
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+BackendDep = Annotated[GraphBackend, Depends(get_backend)]
+HandleDep = Annotated[GraphHandle, Depends(get_handle)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+Admin = Depends(require_admin)
+Reader = Depends(require_reader)

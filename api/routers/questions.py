@@ -1,0 +1,134 @@
+"""/v1/questions: ask for N-vertex questions, page through the pool, stream it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.deps import BackendDep, Reader, SettingsDep
+from api.errors import ApiError
+from api.schemas import (
+    MAX_VERTICES,
+    MIN_VERTICES,
+    QuestionOut,
+    QuestionRequest,
+    QuestionsPage,
+    QuestionsResponse,
+)
+from synth.model import Tree
+from synth.pipeline import synthesize
+from synth.sampler import SynthConfig
+from synth.store import export_record, pool_page, save_trees
+
+router = APIRouter(tags=["questions"], dependencies=[Reader])
+
+Vertices = Annotated[int | None, Query(ge=MIN_VERTICES, le=MAX_VERTICES,
+                                       description="Only trees with this many vertices.")]
+Shape = Annotated[Literal["deep", "wide"] | None, Query(description="Only this shape.")]
+CreatedAfter = Annotated[str | None, Query(
+    pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z?)?$",
+    description="ISO date or time (UTC); only questions stored after it.")]
+Difficulty = Annotated[float | None, Query(ge=0, le=1, description="Judge-scored difficulty "
+                                           "(0: the judge answered closed-book, 1: it did not).")]
+Cursor = Annotated[str | None, Query(pattern=r"^t[0-9a-f]{15}$",
+                                     description="next_cursor of the previous page.")]
+
+
+def question_out(tree: Tree) -> QuestionOut:
+    c = tree.checks
+    return QuestionOut(
+        id=tree.id, question=tree.question, answer=tree.answer, aliases=tree.aliases,
+        n_vertices=tree.n_vertices, shape=tree.shape, seed=tree.seed,
+        checks={"ok": c.get("ok", False), "k": c.get("k", 0),
+                "vertex_matches": c.get("vertex_matches", {}),
+                "constraint_alone": c.get("constraint_alone", {}),
+                "root_literals_only": c.get("root_literals_only", 0)},
+        solver_agreed=bool(tree.solver.get("agreed")), renderer=tree.renderer,
+        graph_fingerprint=tree.graph_fingerprint, tree_url=f"/v1/trees/{tree.id}",
+        view_url=f"/v1/trees/{tree.id}/view")
+
+
+@router.post("/questions")
+def request_questions(req: QuestionRequest, backend: BackendDep, settings: SettingsDep,
+                      request: Request) -> QuestionsResponse:
+    """Questions whose trees have ``vertices`` vertices: from the stored pool when it
+    holds enough (and ``from_pool``), the rest generated now, proven, and stored."""
+    if req.count > settings.api_max_count:
+        raise ApiError(422, f"count must be at most {settings.api_max_count}",
+                       hint="page through GET /v1/questions for more")
+    pooled: list[Tree] = []
+    if req.from_pool:
+        pooled = [t for t in pool_page(backend, limit=req.count * 4, n_vertices=req.vertices,
+                                       shape=req.shape) if t.config.get("k") == req.k]
+        pooled = pooled[:req.count]
+    need = req.count - len(pooled)
+    generated: list[Tree] = []
+    rejected: dict[str, int] = {}
+    if need > 0:
+        config = SynthConfig(vertices=req.vertices, k=req.k, shape=req.shape)
+        deadline = time.monotonic() + settings.api_generate_timeout_s
+        generated, report = synthesize(
+            backend, config, need, req.seed, workers=settings.api_workers, deadline=deadline,
+            exclude_answers={t.answer for t in pooled})
+        request.app.state.generation.add(report)
+        rejected = report.rejected
+        if generated:
+            save_trees(backend, generated)
+        if not generated and not pooled:
+            if report.timed_out:
+                raise ApiError(503, f"no {req.vertices}-vertex question could be generated "
+                               f"within {settings.api_generate_timeout_s:.0f} s "
+                               f"({report.attempts} candidates, rejected: {rejected})",
+                               hint="retry (the pool grows with each request), ask for fewer "
+                               "vertices, or fill the pool with POST /v1/pool")
+            raise ApiError(422, f"no {req.vertices}-vertex tree could be proven unique in "
+                           f"this graph ({report.attempts} candidates, rejected: {rejected})",
+                           hint="ask for fewer vertices or a smaller k, or ingest a larger "
+                           "graph")
+    items = [question_out(t) for t in (*pooled, *generated)]
+    return QuestionsResponse(items=items, from_pool=len(pooled), generated=len(generated),
+                             rejected=rejected)
+
+
+@router.get("/questions")
+def list_questions(backend: BackendDep, vertices: Vertices = None, shape: Shape = None,
+                   created_after: CreatedAfter = None, min_difficulty: Difficulty = None,
+                   max_difficulty: Difficulty = None, cursor: Cursor = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 50) -> QuestionsPage:
+    """The stored pool, a page at a time (pass ``next_cursor`` back as ``cursor``)."""
+    trees = pool_page(backend, after=cursor or "", limit=limit, n_vertices=vertices,
+                      shape=shape, created_after=created_after, min_difficulty=min_difficulty,
+                      max_difficulty=max_difficulty)
+    return QuestionsPage(items=[question_out(t) for t in trees],
+                         next_cursor=trees[-1].id if len(trees) == limit else None)
+
+
+@router.get("/questions/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"application/x-ndjson": {}},
+                             "description": "One full question record (with its tree) a line."}})
+def stream_questions(backend: BackendDep, vertices: Vertices = None, shape: Shape = None,
+                     created_after: CreatedAfter = None, min_difficulty: Difficulty = None,
+                     max_difficulty: Difficulty = None) -> StreamingResponse:
+    """Every stored question matching the filters as NDJSON, for bulk pulls."""
+    # The first page is read here, so an unavailable graph is a 503, not a cut stream.
+    first = pool_page(backend, limit=200, n_vertices=vertices, shape=shape,
+                      created_after=created_after, min_difficulty=min_difficulty,
+                      max_difficulty=max_difficulty)
+
+    def lines() -> Iterator[bytes]:
+        page = first
+        while page:
+            for t in page:
+                yield (json.dumps(export_record(t), ensure_ascii=False) + "\n").encode()
+            if len(page) < 200:
+                return
+            page = pool_page(backend, after=page[-1].id, limit=200, n_vertices=vertices,
+                             shape=shape, created_after=created_after,
+                             min_difficulty=min_difficulty, max_difficulty=max_difficulty)
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -1,0 +1,65 @@
+"""/v1/trees: one tree as JSON or as a page; admin: fill the pool, delete a tree."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse
+
+from api.deps import Admin, BackendDep, Reader, SettingsDep
+from api.errors import ApiError
+from api.schemas import PoolFill, PoolFillOut
+from api.view import render_html
+from synth.errors import SynthError
+from synth.model import Tree
+from synth.pipeline import synthesize
+from synth.sampler import SynthConfig
+from synth.store import delete_tree, export_record, load_tree, save_trees
+
+router = APIRouter(tags=["trees"])
+TreeId = Annotated[str, Path(pattern=r"^t[0-9a-f]{15}$", description="A tree id, t + 15 hex.")]
+
+
+def _load(backend: Any, tree_id: str) -> Tree:
+    try:
+        return load_tree(backend, tree_id)
+    except SynthError as e:
+        raise ApiError(404, f"no research tree {tree_id}",
+                       hint="ids come from POST or GET /v1/questions") from e
+
+
+@router.get("/trees/{tree_id}", dependencies=[Reader])
+def get_tree(tree_id: TreeId, backend: BackendDep) -> dict[str, Any]:
+    """The full record: question, answer, aliases, vertices with their constraints and
+    provenance, evidence, acceptance counts, solver result."""
+    return export_record(_load(backend, tree_id))
+
+
+@router.get("/trees/{tree_id}/view", response_class=HTMLResponse, dependencies=[Reader])
+def view_tree(tree_id: TreeId, backend: BackendDep) -> HTMLResponse:
+    """The tree drawn as an HTML page."""
+    return HTMLResponse(render_html(_load(backend, tree_id)))
+
+
+@router.delete("/trees/{tree_id}", dependencies=[Admin])
+def remove_tree(tree_id: TreeId, backend: BackendDep) -> dict[str, Any]:
+    """Delete a stored tree (admin)."""
+    if not delete_tree(backend, tree_id):
+        raise ApiError(404, f"no research tree {tree_id}")
+    return {"deleted": tree_id}
+
+
+@router.post("/pool", dependencies=[Admin])
+def fill_pool(req: PoolFill, backend: BackendDep, settings: SettingsDep,
+              request: Request) -> PoolFillOut:
+    """Generate and store questions in the pool (admin)."""
+    t = time.perf_counter()
+    config = SynthConfig(vertices=req.vertices, k=req.k, shape=req.shape)
+    trees, report = synthesize(backend, config, req.count, req.seed,
+                               workers=settings.api_workers)
+    request.app.state.generation.add(report)
+    save_trees(backend, trees)
+    return PoolFillOut(stored=len(trees), attempts=report.attempts, rejected=report.rejected,
+                       seconds=round(time.perf_counter() - t, 3))

@@ -1,0 +1,207 @@
+"""The REST API through FastAPI's TestClient, on the real embedded engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from graph.backend import FalkorBackend
+from graph.embedded import EmbeddedEngine
+from hcsp.settings import Settings
+from tests.api.conftest import TOKEN, settings_for
+
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def client(api_graph: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(api_graph))) as c:
+        yield c
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["status"] == "ready"
+    assert client.get("/openapi.json").json()["info"]["title"] == "hcsp"
+
+
+def test_request_generates_proves_stores_then_serves_from_pool(client: TestClient) -> None:
+    body = {"vertices": 6, "count": 4, "seed": 3}
+    first = client.post("/v1/questions", json=body)
+    assert first.status_code == 200, first.text
+    data = first.json()
+    assert data["generated"] == 4 and data["from_pool"] == 0
+    for item in data["items"]:
+        assert item["n_vertices"] == 6 and item["checks"]["ok"] and item["solver_agreed"]
+        assert item["answer"].lower() not in item["question"].lower()
+        assert item["tree_url"] == f"/v1/trees/{item['id']}"
+    again = client.post("/v1/questions", json=body).json()
+    assert again["from_pool"] == 4 and again["generated"] == 0
+    fresh = client.post("/v1/questions", json={**body, "from_pool": False}).json()
+    assert [i["id"] for i in fresh["items"]] == [i["id"] for i in data["items"]]  # same seed
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ({"vertices": 3}, "greater than or equal to 4"),
+    ({"vertices": 13}, "less than or equal to 12"),
+    ({"count": 0}, "greater than or equal to 1"),
+    ({"count": 101}, "less than or equal to 100"),
+    ({"shape": "round"}, "'deep' or 'wide'"),
+    ({"vertices": 6, "colour": "red"}, "Extra inputs are not permitted"),
+    ({"vertices": "six"}, "valid integer"),
+])
+def test_bad_requests_say_what_is_allowed(client: TestClient, body: dict[str, object],
+                                          fragment: str) -> None:
+    r = client.post("/v1/questions", json=body)
+    assert r.status_code == 422
+    assert fragment in r.text
+
+
+def test_paging_filters_and_stream(client: TestClient) -> None:
+    client.post("/v1/pool", json={"vertices": 5, "count": 3, "seed": 9}, headers=ADMIN)
+    client.post("/v1/questions", json={"vertices": 6, "count": 4, "seed": 3})
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/questions", params=params).json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) >= 7 and seen == sorted(seen)
+    six = client.get("/v1/questions", params={"vertices": 6, "limit": 500}).json()["items"]
+    assert six and all(i["n_vertices"] == 6 for i in six)
+    assert client.get("/v1/questions", params={"created_after": "2999-01-01"}).json()[
+        "items"] == []
+    lines = client.get("/v1/questions/stream", params={"vertices": 5}).text.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert records and all(r["n_vertices"] == 5 and r["tree"]["vertices"] for r in records)
+
+
+def test_tree_json_and_view(client: TestClient) -> None:
+    item = client.post("/v1/questions", json={"vertices": 6, "count": 1, "seed": 3}).json()[
+        "items"][0]
+    tree = client.get(item["tree_url"]).json()
+    assert tree["answer"] == item["answer"] and len(tree["tree"]["vertices"]) == 6
+    assert tree["evidence"] and tree["solver"]["agreed"]
+    page = client.get(item["view_url"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="question"' in page.text and 'id="v5"' in page.text
+    assert client.get("/v1/trees/t000000000000000").status_code == 404
+
+
+def test_admin_operations_need_the_token(client: TestClient, api_graph: Path) -> None:
+    body = {"vertices": 5, "count": 1, "seed": 11}
+    assert client.post("/v1/pool", json=body).status_code == 401
+    assert client.post("/v1/pool", json=body, headers={"Authorization": "Bearer no"}
+                       ).status_code == 401
+    r = client.post("/v1/pool", json=body, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["stored"] == 1
+    tid = client.get("/v1/questions", params={"vertices": 5, "limit": 500}).json()["items"][0][
+        "id"]
+    assert client.delete(f"/v1/trees/{tid}").status_code == 401
+    assert client.delete(f"/v1/trees/{tid}", headers=ADMIN).json() == {"deleted": tid}
+    assert client.get(f"/v1/trees/{tid}").status_code == 404
+    with TestClient(create_app(Settings(graph_uri=str(api_graph)))) as no_token:
+        r = no_token.post("/v1/pool", json=body)
+        assert r.status_code == 403 and "HCSP_API_TOKEN" in r.json()["hint"]
+    with TestClient(create_app(settings_for(api_graph, api_protect_reads=True))) as guarded:
+        assert guarded.get("/v1/questions").status_code == 401
+        assert guarded.get("/v1/questions", headers=ADMIN).status_code == 200
+
+
+def test_stats(client: TestClient) -> None:
+    s = client.get("/v1/stats").json()
+    assert s["graph"]["entities"] > 3000 and s["pool"]
+    assert s["generation"]["attempts"] >= s["generation"]["accepted"] > 0
+    assert 0 < s["generation"]["acceptance_rate"] <= 1
+
+
+INJECTIONS = ["' OR 1=1 //", "x}) MATCH (n) DETACH DELETE n //", "\") RETURN 1 //",
+              "$cap", "t0000000000000}'"]
+
+
+def test_every_string_field_is_a_parameter_never_cypher(client: TestClient,
+                                                        api_graph: Path) -> None:
+    before = client.get("/v1/stats").json()["graph"]
+    for bad in INJECTIONS:
+        assert client.get(f"/v1/trees/{bad}").status_code in (404, 422)
+        assert client.get(f"/v1/trees/{bad}/view").status_code in (404, 422)
+        for field in ("cursor", "created_after", "shape"):
+            assert client.get("/v1/questions", params={field: bad}).status_code == 422
+        for field in ("created_after", "shape"):
+            assert client.get("/v1/questions/stream", params={field: bad}).status_code == 422
+        assert client.post("/v1/questions", json={"shape": bad}).status_code == 422
+    assert client.get("/v1/stats").json()["graph"] == before
+
+
+def test_concurrent_generation_stores_each_tree_once(client: TestClient,
+                                                     api_graph: Path) -> None:
+    body = {"vertices": 7, "count": 3, "seed": 77, "from_pool": False}
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: client.post("/v1/questions", json=body), range(4)))
+    assert all(r.status_code == 200 for r in results)
+    ids = {i["id"] for r in results for i in r.json()["items"]}
+    assert len(ids) == 3
+    b = FalkorBackend(str(api_graph))
+    try:
+        rows = b.read("MATCH (t:ResearchTree) WHERE t.id IN $ids "
+                      "OPTIONAL MATCH (t)-[:HAS_VERTEX]->(v) RETURN t.id AS id, count(v) AS n",
+                      {"ids": sorted(ids)})
+    finally:
+        b.close()
+    assert sorted(r["id"] for r in rows) == sorted(ids)
+    assert all(r["n"] == 7 for r in rows)
+
+
+def test_impossible_and_slow_requests(api_graph: Path) -> None:
+    with TestClient(create_app(settings_for(api_graph, api_generate_timeout_s=0.0))) as c:
+        r = c.post("/v1/questions", json={"vertices": 12, "count": 5, "seed": 12345,
+                                          "from_pool": False})
+        assert r.status_code == 503 and "within 0 s" in r.json()["error"]
+        assert r.headers["Retry-After"]
+    with TestClient(create_app(settings_for(api_graph, api_max_count=2))) as c:
+        r = c.post("/v1/questions", json={"vertices": 6, "count": 3})
+        assert r.status_code == 422 and "at most 2" in r.json()["error"]
+        r = c.post("/v1/questions", json={"vertices": 6, "count": 1, "k": 1000,
+                                          "from_pool": False})
+        assert r.status_code == 422 and "could be proven unique" in r.json()["error"]
+        assert "smaller k" in r.json()["hint"]
+
+
+def test_graph_down_is_503_and_recovers_without_restart(client: TestClient,
+                                                        api_graph: Path) -> None:
+    engine = EmbeddedEngine(api_graph)
+    pid = engine.status().pid
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    try:
+        r = client.get("/readyz")
+        assert r.status_code == 503 and "does not answer" in r.json()["error"]
+        r = client.get("/v1/questions")
+        assert r.status_code == 503 and r.json()["hint"]
+        assert client.get("/healthz").status_code == 200
+    finally:
+        engine.start()  # the operator brings the graph back; the API is not restarted
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/v1/questions").status_code == 200
+
+
+def test_neo4j_down_at_start(tmp_path: Path) -> None:
+    app = create_app(Settings(graph_uri="bolt://127.0.0.1:1", neo4j_password="x"))
+    with TestClient(app) as c:
+        assert c.get("/healthz").status_code == 200
+        r = c.get("/readyz")
+        assert r.status_code == 503 and "cannot reach Neo4j" in r.json()["error"]
+        assert c.get("/v1/questions").status_code == 503
