@@ -41,6 +41,6 @@ def install(app: FastAPI) -> None:
         status = status_of(e)
         headers = dict(getattr(e, "headers", {}) or {})
         if status == 503:
-            headers.setdefault("Retry-After", "5")
+            headers.setdefault("Retry-After", "1")
         return JSONResponse({"error": e.message, "hint": e.hint}, status_code=status,
                             headers=headers)

@@ -25,6 +25,13 @@ class QuestionRequest(BaseModel):
                             "exist; generate the rest on demand.")
 
 
+class ErrorOut(BaseModel):
+    """What went wrong, and what to do about it."""
+
+    error: str
+    hint: str | None = None
+
+
 class Checks(BaseModel):
     ok: bool
     k: int
@@ -73,6 +80,7 @@ class PoolFill(BaseModel):
 
 class PoolFillOut(BaseModel):
     stored: int
+    timed_out: bool = Field(description="The fill stopped at HCSP_API_POOL_TIMEOUT_S.")
     attempts: int
     rejected: dict[str, int]
     seconds: float

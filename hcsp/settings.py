@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     api_generate_timeout_s: float = Field(
         20.0, description="An on-demand request generates for at most this long.")
     api_max_count: int = Field(100, description="Most questions one request may ask for.")
+    api_pool_timeout_s: float = Field(
+        300.0, description="An admin pool fill generates for at most this long.")
     api_workers: int = Field(2, description="Sampling threads per on-demand request.")
 
 

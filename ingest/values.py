@@ -38,6 +38,10 @@ _RE_LINK = re.compile(r"\[\[([^\[\]\|\n]*)(?:\|([^\[\]]*))?\]\]")
 _RE_BR = re.compile(r"<br\s*/?>|\n\s*[*#]\s*", re.I)
 _RE_TAG = re.compile(r"</?[a-zA-Z][^>]*?/?>")
 _RE_SPACES = re.compile(r"[ \t\u00a0\u202f]+")
+_TIME_KEY = re.compile(
+    r"date|year|yr|founded|founding|establish|formed|formation|opened|open|born|birth|death|"
+    r"died|start|end|built|complet|release|publish|since|began|begin|first|last|term|reign|"
+    r"dissol|abolish|gods|īstateits|dzims|mirs|dybynuots|period|era|century", re.I)
 _RE_FILENAME = re.compile(r"\.(?:jpe?g|png|svg|gif|tiff?|ogg|oga|webm|pdf)$", re.I)
 _RE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _RE_MDY = re.compile(r"^([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{3,4})$")
@@ -148,7 +152,10 @@ def type_text(key: str, text: str, raw: str) -> FactValue:
         month = MONTHS[m.group(1).lower()]
         return FactValue(key, "year", raw, t, year=int(m.group(2)), month=month)
     m = _RE_YEAR.match(t)
-    if (m and len(m.group(1)) >= 3) or (m and m.group(2)):
+    # A bare 3-4 digit number is a year only under a key about time: "1406" is a
+    # population in `dzeivuotuoju_skaits = 1406`, a year in `founded = 1406`.
+    if m and (m.group(2) or (len(m.group(1)) >= 3 and (
+            _TIME_KEY.search(key) or re.match(r"(?:c\.|circa|ca\.)", t, re.I)))):
         year = int(m.group(1))
         if m.group(2) and m.group(2).upper() in ("BC", "BCE"):
             year = -year

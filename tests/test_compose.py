@@ -16,3 +16,17 @@ def test_neo4j_service_is_complete() -> None:
     assert "cypher-shell" in " ".join(neo["healthcheck"]["test"])
     named = {v.split(":")[0] for v in neo["volumes"]}
     assert named <= set(compose["volumes"]) and "neo4j-data" in named
+
+
+def test_api_service_waits_for_neo4j_and_is_built_here() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    api = compose["services"]["api"]
+    assert api["build"] == "."
+    assert api["depends_on"]["neo4j"]["condition"] == "service_healthy"
+    assert "8000:8000" in api["ports"]
+    assert api["environment"]["HCSP_GRAPH_URI"] == "bolt://neo4j:7687"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.12" in dockerfile
+    assert 'CMD ["hcsp", "serve", "--host", "0.0.0.0"' in dockerfile
+    for package in ("hcsp", "ingest", "graph", "synth", "api"):
+        assert f"COPY {package} {package}" in dockerfile

@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.schemas import (
     MAX_VERTICES,
     MIN_VERTICES,
+    ErrorOut,
     QuestionOut,
     QuestionRequest,
     QuestionsPage,
@@ -53,7 +54,14 @@ def question_out(tree: Tree) -> QuestionOut:
         view_url=f"/v1/trees/{tree.id}/view")
 
 
-@router.post("/questions")
+ERRORS = {
+    422: {"model": ErrorOut, "description": "Invalid, or impossible for this graph."},
+    503: {"model": ErrorOut, "description": "The graph is down, or no question could be "
+          "generated within the time budget; retry after Retry-After seconds."},
+}
+
+
+@router.post("/questions", responses=ERRORS)
 def request_questions(req: QuestionRequest, backend: BackendDep, settings: SettingsDep,
                       request: Request) -> QuestionsResponse:
     """Questions whose trees have ``vertices`` vertices: from the stored pool when it

@@ -58,8 +58,10 @@ def fill_pool(req: PoolFill, backend: BackendDep, settings: SettingsDep,
     t = time.perf_counter()
     config = SynthConfig(vertices=req.vertices, k=req.k, shape=req.shape)
     trees, report = synthesize(backend, config, req.count, req.seed,
-                               workers=settings.api_workers)
+                               workers=settings.api_workers,
+                               deadline=time.monotonic() + settings.api_pool_timeout_s)
     request.app.state.generation.add(report)
     save_trees(backend, trees)
-    return PoolFillOut(stored=len(trees), attempts=report.attempts, rejected=report.rejected,
+    return PoolFillOut(stored=len(trees), timed_out=report.timed_out, attempts=report.attempts,
+                       rejected=report.rejected,
                        seconds=round(time.perf_counter() - t, 3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -52,8 +53,15 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def live_server(api_graph: Path) -> Iterator[str]:
     """The real app under uvicorn on 127.0.0.1, for the client and the browser."""
+    with serve(create_app(settings_for(api_graph))) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve(app: object) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port until the block ends."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings_for(api_graph)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
                             log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

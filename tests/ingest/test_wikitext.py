@@ -95,9 +95,16 @@ def test_helpers() -> None:
     ("American", "text", "text", "American"),
 ])
 def test_literals_are_typed(text: str, kind: str, field: str, value: object) -> None:
-    fact = type_text("k", text, text)
+    fact = type_text("founded", text, text)
     assert fact.kind == kind
     assert (fact.date if field == "date" else getattr(fact, field)) == value
+
+
+def test_a_bare_number_is_a_year_only_under_a_time_key() -> None:
+    assert type_text("dzeivuotuoju_skaits", "1406", "1406").kind == "number"
+    assert type_text("population", "1406", "1406").num == 1406.0
+    assert type_text("term_start3", "1834", "1834").year == 1834
+    assert type_text("dzeivuotuoji_gods", "2009", "2009").year == 2009
 
 
 def test_value_with_links_and_date_templates() -> None:
