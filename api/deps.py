@@ -63,7 +63,7 @@ class GraphHandle:
                 self._backend = None
 
 
-def get_handle(request: Request) -> GraphHandle:
+async def get_handle(request: Request) -> GraphHandle:
     return request.app.state.graph
 
 
@@ -71,7 +71,7 @@ def get_backend(handle: Annotated[GraphHandle, Depends(get_handle)]) -> GraphBac
     return handle.get()
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -84,7 +84,7 @@ def _token_ok(settings: Settings, creds: HTTPAuthorizationCredentials | None) ->
     return secrets.compare_digest(creds.credentials, settings.api_token.get_secret_value())
 
 
-def require_admin(settings: Annotated[Settings, Depends(get_app_settings)],
+async def require_admin(settings: Annotated[Settings, Depends(get_app_settings)],
                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
                   ) -> None:
     """Admin operations need the bearer token from HCSP_API_TOKEN."""
@@ -97,7 +97,7 @@ def require_admin(settings: Annotated[Settings, Depends(get_app_settings)],
                        headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_reader(settings: Annotated[Settings, Depends(get_app_settings)],
+async def require_reader(settings: Annotated[Settings, Depends(get_app_settings)],
                    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
                    ) -> None:
     """Reads are open unless HCSP_API_PROTECT_READS is set."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from collections import OrderedDict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from api.deps import Admin, BackendDep, Reader, SettingsDep
+from api.deps import Admin, BackendDep, HandleDep, Reader, SettingsDep
 from api.errors import ApiError
 from api.schemas import PoolFill, PoolFillOut
 from api.view import render_html
@@ -30,11 +34,51 @@ def _load(backend: Any, tree_id: str) -> Tree:
                        hint="ids come from POST or GET /v1/questions") from e
 
 
-@router.get("/trees/{tree_id}", dependencies=[Reader])
-def get_tree(tree_id: TreeId, backend: BackendDep) -> dict[str, Any]:
+class TreeCache:
+    """Stored trees are immutable (their id is their content's hash), so their JSON is
+    cached per process; entries expire after ``ttl`` seconds so that a delete made
+    through another worker shows within that time."""
+
+    def __init__(self, size: int = 10_000, ttl: float = 60.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or time.monotonic() - hit[0] > self.ttl:
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+CACHE = TreeCache()
+
+
+@router.get("/trees/{tree_id}", dependencies=[Reader],
+            responses={200: {"content": {"application/json": {}}, "description":
+                             "The full record of one research tree."}})
+async def get_tree(tree_id: TreeId, handle: HandleDep) -> Response:
     """The full record: question, answer, aliases, vertices with their constraints and
     provenance, evidence, acceptance counts, solver result."""
-    return export_record(_load(backend, tree_id))
+    body = CACHE.get(tree_id)
+    if body is None:
+        tree = await run_in_threadpool(lambda: _load(handle.get(), tree_id))
+        body = json.dumps(export_record(tree), ensure_ascii=False).encode()
+        CACHE.put(tree_id, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/trees/{tree_id}/view", response_class=HTMLResponse, dependencies=[Reader])
@@ -46,6 +90,7 @@ def view_tree(tree_id: TreeId, backend: BackendDep) -> HTMLResponse:
 @router.delete("/trees/{tree_id}", dependencies=[Admin])
 def remove_tree(tree_id: TreeId, backend: BackendDep) -> dict[str, Any]:
     """Delete a stored tree (admin)."""
+    CACHE.drop(tree_id)
     if not delete_tree(backend, tree_id):
         raise ApiError(404, f"no research tree {tree_id}")
     return {"deleted": tree_id}

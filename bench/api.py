@@ -1,0 +1,183 @@
+"""API benchmark: prints a table. Not a test; run it by hand.
+
+    .venv/bin/python bench/api.py                # ltgwiki graph, 1/16/200 clients
+    .venv/bin/python bench/api.py --seconds 5 --workers 2
+
+Starts `hcsp serve` in its own process on loopback over the ltgwiki graph, fills the
+pool, then measures requests/s and p50/p95/p99 latency for (a) a stored question
+(GET /v1/trees/{id}) and (b) an on-demand 6-vertex question (POST /v1/questions,
+from_pool=false, a new seed per request), at each concurrency. The load comes from
+`wrk` (Debian's package) when it is installed, else from an asyncio httpx client,
+which itself saturates a core near 600 requests/s. Every run is bounded in time and in
+requests; only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+LTGWIKI = ROOT.parent / "shared" / "data" / "wiki" / "ltgwiki-complete-2004.xml.bz2"
+HCSP = str(Path(sys.executable).parent / "hcsp")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def load(url: str, make_request, concurrency: int, seconds: float, max_requests: int
+               ) -> tuple[int, int, list[float], float]:
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async def worker(wid: int) -> None:
+            nonlocal errors, sent
+            while time.perf_counter() < deadline and sent < max_requests:
+                sent += 1
+                t = time.perf_counter()
+                try:
+                    r = await make_request(client, sent)
+                    if r.status_code >= 400:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                latencies.append(time.perf_counter() - t)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    return len(latencies), errors, latencies, elapsed
+
+
+WRK_SCRIPT = """
+local ids = {%(ids)s}
+local n = 0
+local mode = "%(mode)s"
+request = function()
+  n = n + 1
+  if mode == "stored" then
+    return wrk.format("GET", "/v1/trees/" .. ids[(n %% #ids) + 1])
+  end
+  local body = '{"vertices": 6, "count": 1, "from_pool": false, "seed": ' .. (%(base)d + n) .. '}'
+  return wrk.format("POST", "/v1/questions", {["Content-Type"] = "application/json"}, body)
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("RESULT %%d %%d %%f %%f %%f %%f %%f\\n", summary.requests, errors,
+    summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
+    latency:percentile(99) / 1e3, 0))
+end
+"""
+
+
+def wrk_load(url: str, mode: str, ids: list[str], concurrency: int, seconds: float,
+             base: int, tmp: Path) -> tuple[str, str, str, str, str, str]:
+    script = tmp / f"{mode}-{concurrency}.lua"
+    script.write_text(WRK_SCRIPT % {"ids": ", ".join(f'"{i}"' for i in ids), "mode": mode,
+                                    "base": base})
+    threads = min(2, concurrency)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds:.0f}s",
+                          "--timeout", "30s", "-s", str(script), url], capture_output=True,
+                         text=True, timeout=seconds + 60).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
+    n, errors, dur, p50, p95, p99, _ = (float(x) for x in line.split()[1:])
+    return (f"{n / dur:,.1f}", f"{p50:,.1f}", f"{p95:,.1f}", f"{p99:,.1f}", f"{int(errors)}",
+            "wrk")
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000 if xs else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=8.0, help="per measurement")
+    ap.add_argument("--concurrency", default="1,16,200")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="hcsp-bench-api-"))
+    env = {**os.environ, "HCSP_GRAPH_URI": str(tmp / "graph"), "HCSP_API_TOKEN": "bench"}
+    subprocess.run([HCSP, "ingest", str(LTGWIKI), "--staging", str(tmp / "st")], env=env,
+                   check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen([HCSP, "serve", "--port", str(port), "--workers",
+                               str(args.workers), "--log-level", "warning"], env=env,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        fill = httpx.post(f"{url}/v1/pool", json={"vertices": 6, "count": 50, "seed": 1},
+                          headers={"Authorization": "Bearer bench"}, timeout=600).json()
+        ids = [i["id"] for i in httpx.get(f"{url}/v1/questions",
+                                          params={"limit": 500}).json()["items"]]
+        rows.append(("pool", f"{fill['stored']} stored", "", "", "", "", "", ""))
+
+        async def stored(client: httpx.AsyncClient, i: int) -> httpx.Response:
+            return await client.get(f"/v1/trees/{ids[i % len(ids)]}")
+
+        async def on_demand(client: httpx.AsyncClient, i: int) -> httpx.Response:
+            return await client.post("/v1/questions", json={
+                "vertices": 6, "count": 1, "seed": 10_000 + i, "from_pool": False})
+
+        use_wrk = shutil.which("wrk") is not None
+        base = 10_000
+        for name, mode, fn, cap in (("stored question", "stored", stored, 200_000),
+                                    ("on-demand 6-vertex", "demand", on_demand, 5_000)):
+            for c in (int(x) for x in args.concurrency.split(",")):
+                # Generation takes tens of ms of CPU: give queued clients time to finish.
+                secs = args.seconds if mode == "stored" else max(args.seconds, c / 10 + 5)
+                if use_wrk:
+                    rows.append((name, str(c), *wrk_load(url, mode, ids, c, secs, base, tmp)))
+                    base += 1_000_000
+                    continue
+                n, errors, lat, el = asyncio.run(load(url, fn, c, secs, cap))
+                rows.append((name, str(c), f"{n / el:,.1f}", f"{pct(lat, .5):,.1f}",
+                             f"{pct(lat, .95):,.1f}", f"{pct(lat, .99):,.1f}", str(errors),
+                             "httpx"))
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)
+    head = ("request", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "load")
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    print(f"uvicorn workers: {args.workers}; {args.seconds:.0f} s per row; embedded engine, "
+          "ltgwiki graph")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+
+
+if __name__ == "__main__":
+    main()
