@@ -51,7 +51,7 @@ def test_tree_page_renders_in_chromium(live_server: str, tmp_path: Path) -> None
     assert img.size == (1200, 900)
     colors = img.getcolors(maxcolors=1_000_000) or []
     assert len(colors) > 50  # text and boxes, not a blank page
-    pixels = set(img.getdata())
+    pixels = {img.getpixel((x, y)) for x in range(0, 1200, 2) for y in range(0, 900, 2)}
     assert (0x35, 0x63, 0xE9) in pixels  # the question's and entities' blue borders
     assert (0xFF, 0xFA, 0xF0) in pixels  # the constraint boxes' background
     if os.environ.get("HCSP_SCREENSHOT_DIR"):
