@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+from table import print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -169,14 +170,10 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         shutil.rmtree(tmp, ignore_errors=True)
-    head = ("request", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "load")
-    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
     print(f"uvicorn workers: {args.workers}; {args.seconds:.0f} s per row; embedded engine, "
           "ltgwiki graph")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    print_table(("request", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "load"),
+                rows)
 
 
 if __name__ == "__main__":

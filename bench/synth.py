@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from table import print_table  # noqa: E402
+
 from graph.backend import FalkorBackend  # noqa: E402
 from ingest.load import BulkLoader, Resolver  # noqa: E402
 from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
@@ -89,15 +91,9 @@ def main() -> None:
                 b.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    head = ["graph", "N", "accepted", "setup s", "trees/s", "rejected (by reason)",
-            "queries/tree",
-            "p50 s/tree", "p95 s/tree"]
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     print(f"workers: {args.workers}")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    print_table(["graph", "N", "accepted", "setup s", "trees/s", "rejected (by reason)",
+                 "queries/tree", "p50 s/tree", "p95 s/tree"], rows)
 
 
 if __name__ == "__main__":

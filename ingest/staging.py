@@ -129,26 +129,22 @@ class Staging:
         self._handles.clear()
 
     # -- reading ----------------------------------------------------------------------------
-    def records(self, name: str) -> Iterator[dict[str, Any]]:
-        """The staged JSON records of one file."""
+    def _lines(self, name: str) -> Iterator[str]:
         fh = self._handles.get(name)
         if fh is not None:
-            fh.flush()
+            fh.flush()  # what this run appended so far is part of the file
         p = self.path(name)
         if not p.exists():
             return
         with open(p, encoding="utf-8") as f:
-            for line in f:
-                yield json.loads(line)
+            yield from f
+
+    def records(self, name: str) -> Iterator[dict[str, Any]]:
+        """The staged JSON records of one file."""
+        for line in self._lines(name):
+            yield json.loads(line)
 
     def rows(self, name: str) -> Iterator[list[str]]:
         """The staged rows of one file, split on tabs."""
-        fh = self._handles.get(name)
-        if fh is not None:
-            fh.flush()
-        p = self.path(name)
-        if not p.exists():
-            return
-        with open(p, encoding="utf-8") as f:
-            for line in f:
-                yield line.rstrip("\n").split("\t")
+        for line in self._lines(name):
+            yield line.rstrip("\n").split("\t")
