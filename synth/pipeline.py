@@ -22,7 +22,7 @@ from synth.llm import LLM, rewrite_question
 from synth.model import Tree
 from synth.quality import score, verdict
 from synth.render import template_question
-from synth.sampler import Rejected, Sampler, SynthConfig
+from synth.sampler import Counts, Rejected, Sampler, SynthConfig
 from synth.solver import solve
 
 
@@ -74,11 +74,13 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     trees: list[Tree] = []
     seen: set[str] = set(exclude_answers or ())
 
+    checker = Counts(backend, config.cap)  # the checks' own cache, apart from the sampler's
+
     def attempt(i: int) -> tuple[Tree | None, str | None, float]:
         t = time.perf_counter()
         try:
             tree = sampler.sample(attempt_seed(seed, i))
-            finish(backend, tree, config, llm)
+            finish(backend, tree, config, llm, checker)
             if judge is not None:
                 why = verdict(score(tree, judge))
                 if why and drop_by_judge:
@@ -118,7 +120,8 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     return trees, report
 
 
-def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | None) -> None:
+def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | None,
+           checker: Counts | None = None) -> None:
     """Render, recheck all four rules, and run the independent solver."""
     names = hidden_names(backend, tree)
     tree.aliases = sorted({a for a in names.get(tree.answer, []) if a != tree.answer})
@@ -127,7 +130,7 @@ def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | No
         raise Rejected("leak")
     if llm is not None:
         rewrite_question(tree, llm, names)
-    tree.checks = check_tree(backend, tree, config.k, config.cap)
+    tree.checks = check_tree(backend, tree, config.k, config.cap, checker)
     if not tree.checks["ok"]:
         raise Rejected("check_failed:" + tree.checks["failed"][0].split(":")[0])
     tree.solver = solve(backend, tree.public())

@@ -137,9 +137,27 @@ class Sampler:
 
     # -- Action 1: init -------------------------------------------------------------------
     def eligible_buckets(self) -> list[tuple[int, int]]:
+        """Sizes of the buckets of eligible roots; checks once that the request fits."""
         if self._buckets is None:
             rows = self.backend.read(Q.ELIGIBLE_BUCKETS, self._eligible_params())
-            self._buckets = [(int(r["bucket"]), int(r["n"])) for r in rows]
+            buckets = [(int(r["bucket"]), int(r["n"])) for r in rows]
+            c = self.config
+            if not buckets:
+                raise SynthError(
+                    f"the graph has no entity with at least {c.min_degree} facts and links "
+                    f"and {c.min_popularity}-{c.max_popularity} in-links to start a tree from",
+                    hint="ingest a dump first (hcsp ingest ...), or widen the popularity band")
+            eligible = sum(n for _, n in buckets)
+            if eligible < c.entity_vertices:
+                raise SynthError(
+                    f"a {c.vertices}-vertex tree hides {c.entity_vertices} entities, but this "
+                    f"graph has only {eligible} that trees can start from",
+                    hint="use a smaller --vertices or ingest a larger dump")
+            total = int((self.backend.read(Q.COUNT_ENTITIES) or [{}])[0].get("entities") or 0)
+            if c.k > total:
+                raise SynthError(f"k={c.k} asks every constraint to match more entities "
+                                 f"than the graph has ({total})", hint="use a smaller --k")
+            self._buckets = buckets
         return self._buckets
 
     def _eligible_params(self) -> dict[str, int]:
@@ -150,22 +168,6 @@ class Sampler:
     def pick_root(self, rng: random.Random) -> str:
         """Uniform over eligible entities: a bucket weighted by its size, then one in it."""
         buckets = self.eligible_buckets()
-        if not buckets:
-            c = self.config
-            raise SynthError(
-                f"the graph has no entity with at least {c.min_degree} facts and links and "
-                f"{c.min_popularity}-{c.max_popularity} in-links to start a tree from",
-                hint="ingest a dump first (hcsp ingest ...), or widen the popularity band")
-        eligible = sum(n for _, n in buckets)
-        total = int((self.backend.read(Q.COUNT_ENTITIES) or [{}])[0].get("entities") or 0)
-        if self.config.k > total:
-            raise SynthError(f"k={self.config.k} asks every constraint to match more entities "
-                             f"than the graph has ({total})", hint="use a smaller --k")
-        if eligible < self.config.entity_vertices:
-            raise SynthError(
-                f"a {self.config.vertices}-vertex tree hides {self.config.entity_vertices} "
-                f"entities, but this graph has only {eligible} that trees can start from",
-                hint="use a smaller --vertices or ingest a larger dump")
         (bucket, _), = rng.choices(buckets, weights=[n for _, n in buckets])
         titles = [r["title"] for r in self.backend.read(
             Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, **self._eligible_params()})]
