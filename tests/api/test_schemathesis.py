@@ -47,7 +47,7 @@ def fuzz(op: schemathesis.APIOperation, headers: dict[str, str]) -> None:
     """Send ~20 generated requests to one operation; report without shrinking."""
 
     @given(case=op.as_strategy())
-    @settings(max_examples=20, deadline=None, database=None,
+    @settings(max_examples=20, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(checks=[no_server_error], headers=headers)
