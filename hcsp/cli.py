@@ -24,6 +24,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
+    from agent.cli import agent_app
     from api.cli import serve_command
     from graph.cli import graph_app
     from ingest.cli import ingest_command
@@ -34,6 +35,7 @@ def _register() -> None:
     app.command("synth")(synth_command)
     app.add_typer(graph_app, name="graph", help="Inspect and run the graph database.")
     app.add_typer(tree_app, name="tree", help="Show and export stored research trees.")
+    app.add_typer(agent_app, name="agent", help="The agent's local search engine.")
 
 
 _register()

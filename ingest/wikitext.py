@@ -288,15 +288,26 @@ class WikitextParser:
         targets.append(title)
         return f"\x01{len(targets) - 1}\x02{text}"
 
+    def paragraphs(self, text: str) -> list[str]:
+        """The article's plain text, a paragraph (or list item) a string: what a
+        reader sees, without templates, tables, references or markup."""
+        art = ParsedArticle()
+        text = _RE_COMMENT.sub("", text)
+        text = _RE_DROP_TAG.sub("", text)
+        text = _RE_NOWIKI.sub(lambda m: html.escape(m.group(1)), text)
+        body, _ = strip_templates(text)
+        body = self._strip_nested_links(body, art)
+        body = _RE_LINK.sub(lambda m: _RE_MARK.sub("", self._replace_link(m, art, [])), body)
+        out = []
+        for para in _plain(body).split("\n"):
+            para = _RE_SPACES.sub(" ", para).strip()
+            para = _RE_EMPTY_PARENS.sub(lambda m: "" if m.group().endswith(")") else "(", para)
+            if para and not marks_only(para):
+                out.append(para)
+        return out
+
     def _sentences(self, body: str, targets: list[str], art: ParsedArticle) -> None:
-        body = _RE_EXTLINK.sub(lambda m: m.group(1) or "", body)
-        body = _RE_BARE_URL.sub("", body)
-        body = _RE_HEADING.sub("\n\n", body)
-        body = _RE_TAG.sub("", body)
-        body = _RE_BOLD_ITALIC.sub("", body)
-        body = _RE_MAGIC.sub("", body)
-        body = _RE_LIST_PREFIX.sub("", body)
-        body = html.unescape(body)
+        body = _plain(body)
         seen: set[tuple[str, str]] = set()
         for para in body.split("\n"):
             if not para.strip():
@@ -317,6 +328,19 @@ class WikitextParser:
                         continue
                     seen.add(key)
                     art.links.append(Link(target, clean))
+
+
+def _plain(body: str) -> str:
+    """Markup left after templates and links are gone: external links, headings (as
+    paragraph breaks), tags, bold/italic quotes, magic words, list bullets, entities."""
+    body = _RE_EXTLINK.sub(lambda m: m.group(1) or "", body)
+    body = _RE_BARE_URL.sub("", body)
+    body = _RE_HEADING.sub("\n\n", body)
+    body = _RE_TAG.sub("", body)
+    body = _RE_BOLD_ITALIC.sub("", body)
+    body = _RE_MAGIC.sub("", body)
+    body = _RE_LIST_PREFIX.sub("", body)
+    return html.unescape(body)
 
 
 def marks_only(s: str) -> bool:
