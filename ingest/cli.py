@@ -46,18 +46,28 @@ def ingest_command(
         help="Save a resume point after this many articles.")] = 2000,
     staging: Annotated[Path | None, typer.Option(
         help="Where links wait for redirects (default: .hcsp/staging).")] = None,
+    neo4j_csv: Annotated[Path | None, typer.Option(
+        help="Write CSV files for `neo4j-admin database import` here instead of loading a "
+             "graph (the bulk path for a full dump into Neo4j).")] = None,
 ) -> None:
     """Ingest a Wikipedia dump: pages, redirects, links with sentences, infobox facts,
     categories. Rerunning it changes nothing; --resume continues a broken-off run."""
     config = IngestConfig(limit=limit, resume=resume, missing_links=missing_links,
                           batch_size=batch_size, checkpoint_every=checkpoint_every,
-                          bulk=None if bulk else False,
+                          bulk=None if bulk else False, neo4j_csv=neo4j_csv,
                           staging_root=staging or IngestConfig.staging_root)
     if is_sample(source):
         path = fetch_enwiki_sample(Path(".hcsp/data"))
         console.print(f"using the enwiki sample dump from the gensim wheel: {path}")
         source = str(path)
     t0 = time.perf_counter()
+    if neo4j_csv is not None:
+        report = ingest_dump(source, None, config)
+        console.print(f"wrote neo4j-admin import files for {report.articles:,} articles "
+                      f"({report.pages_read:,} pages read) to {neo4j_csv}; with Neo4j "
+                      f"stopped, run there:\n  {(neo4j_csv / 'import.sh').read_text().strip()}",
+                      highlight=False)
+        return
     with open_graph(graph_uri) as backend:
         with _progress() as progress:
             task = progress.add_task("reading", total=None, detail="")

@@ -211,9 +211,11 @@ class BulkLoader:
 
     name = "bulk"
 
-    def __init__(self, backend: GraphBackend, progress: LoadProgress | None = None) -> None:
+    def __init__(self, backend: GraphBackend | None, progress: LoadProgress | None = None,
+                 writer: Any = None) -> None:
         self.backend = backend
         self.progress = progress or _no_progress
+        self.writer = writer  # a graph.neo4j_csv.Neo4jCsvWriter writes files instead
 
     def load(self, staging: Staging, resolver: Resolver, written: Counter[str]) -> None:
         ids: dict[str, int] = {}
@@ -240,7 +242,7 @@ class BulkLoader:
         aliases = resolver.aliases()
 
         self.progress("entities", 0)
-        w = BulkWriter(self.backend)
+        w = self.writer or BulkWriter(self.backend)
         w.begin_nodes(Label.ENTITY, ENTITY_PROPS)
         for rec in staging.records("entities"):
             title = rec["title"]
@@ -286,8 +288,9 @@ class BulkLoader:
             written["entity_facts"] += 1
         self.progress("inserting", w.next_id)
         w.finish()
-        self.progress("indexes", 0)
-        apply_schema(self.backend)
+        if self.backend is not None:
+            self.progress("indexes", 0)
+            apply_schema(self.backend)
 
 
 def choose_loader(backend: GraphBackend, batch_size: int, bulk: bool | None,

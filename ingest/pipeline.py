@@ -22,10 +22,11 @@ from typing import Any
 
 from graph import queries as Q
 from graph.backend import GraphBackend
+from graph.neo4j_csv import Neo4jCsvWriter
 from graph.store import exclusive_writer
 from ingest.dump import DumpReader, RawPage
 from ingest.errors import DumpError, IngestError
-from ingest.load import LoadProgress, Resolver, choose_loader, rand_of
+from ingest.load import BulkLoader, LoadProgress, Resolver, choose_loader, rand_of
 from ingest.staging import Checkpoint, Staging
 from ingest.steps import MapStep, PageFilter, Skip, Step, chain, merged_stats
 from ingest.values import infobox_facts
@@ -60,6 +61,8 @@ class IngestConfig:
     bulk: bool | None = None
     """Load with the embedded engine's bulk insert when the graph is empty (None: when
     possible; False: always MERGE batches)."""
+    neo4j_csv: Path | None = None
+    """Write neo4j-admin import CSV files here instead of loading a graph."""
 
     def __post_init__(self) -> None:
         if self.missing_links not in ("stub", "drop"):
@@ -267,22 +270,28 @@ class ArticleStager(Step):
 ProgressFn = Callable[[int, int, int | None], None]
 
 
-def ingest_dump(source: str, backend: GraphBackend, config: IngestConfig | None = None,
+def ingest_dump(source: str, backend: GraphBackend | None,
+                config: IngestConfig | None = None,
                 *, progress: ProgressFn | None = None,
                 load_progress: LoadProgress | None = None) -> IngestReport:
     """Ingest one dump (path or URL) into ``backend``. If the dump breaks off, the
     pages read so far are loaded, then DumpError is raised (the report is on
     ``error.report``)."""
     config = config or IngestConfig()
+    if config.neo4j_csv is not None:  # files for neo4j-admin; no graph is touched
+        return _ingest(source, None, config, progress, load_progress)
+    if backend is None:
+        raise IngestError("ingest needs a graph (or IngestConfig.neo4j_csv for files)")
     with exclusive_writer(backend):  # one ingest at a time into an embedded graph
         return _ingest(source, backend, config, progress, load_progress)
 
 
-def _ingest(source: str, backend: GraphBackend, config: IngestConfig,
+def _ingest(source: str, backend: GraphBackend | None, config: IngestConfig,
             progress: ProgressFn | None, load_progress: LoadProgress | None) -> IngestReport:
     t0 = time.perf_counter()
     report = IngestReport(source=source)
-    staging = Staging(config.staging_root, _source_key(source), backend.uri)
+    target = str(config.neo4j_csv) if backend is None else backend.uri
+    staging = Staging(config.staging_root, _source_key(source), target)
     cp = staging.load() if config.resume else None
     if cp is not None and cp.finished:
         report.resumed_from = report.pages_read = cp.pages_done
@@ -324,17 +333,26 @@ def _ingest(source: str, backend: GraphBackend, config: IngestConfig,
     written: Counter[str] = Counter()
     counts: Counter[str] = Counter()
     resolver = Resolver(staging, config.missing_links, counts)
-    loader = choose_loader(backend, config.batch_size, config.bulk, load_progress)
-    loader.load(staging, resolver, written)
-    backend.sync()
+    loader: Any
+    if backend is None:
+        assert config.neo4j_csv is not None
+        writer = Neo4jCsvWriter(config.neo4j_csv)
+        loader = BulkLoader(None, load_progress, writer=writer)
+        loader.name = "neo4j-csv"
+        loader.load(staging, resolver, written)
+    else:
+        loader = choose_loader(backend, config.batch_size, config.bulk, load_progress)
+        loader.load(staging, resolver, written)
+        backend.sync()
     cp.phase = "done"
     cp.finished = error is None and config.limit is None
     cp.counters = dict(written)
     staging.checkpoint(cp)
     staging.close()
-    backend.write(Q.RECORD_DUMP, {"source": _source_key(source), "props": {
-        **cp.info, "pages_read": cp.pages_done, "finished": cp.finished,
-        "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+    if backend is not None:
+        backend.write(Q.RECORD_DUMP, {"source": _source_key(source), "props": {
+            **cp.info, "pages_read": cp.pages_done, "finished": cp.finished,
+            "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
 
     report.pages_read = cp.pages_done
     report.bytes_read = reader.bytes_read
