@@ -101,11 +101,7 @@ class FalkorBackend:
 
     def sync(self) -> None:
         # WAITAOF returns once the append-only file is fsynced past our last write.
-        try:
-            self.db.connection.execute_command("WAITAOF", 1, 0, 0)
-        except self._redis_errors as e:
-            raise GraphUnavailable(f"the embedded engine at {self.uri} stopped answering: {e}",
-                                   hint="run `hcsp graph status`") from e
+        self.execute_command("WAITAOF", 1, 0, 0)
 
     def execute_command(self, *args: Any) -> Any:
         """Send a raw engine command (used by the dialect for DDL)."""

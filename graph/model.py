@@ -43,12 +43,3 @@ class Rel(StrEnum):
     HAS_VERTEX = "HAS_VERTEX"
     CHILD_OF = "CHILD_OF"
     STANDS_FOR = "STANDS_FOR"
-
-
-class FactKind(StrEnum):
-    """Types of literal facts (what the sampler can blur)."""
-
-    DATE = "date"
-    YEAR = "year"
-    NUMBER = "number"
-    TEXT = "text"

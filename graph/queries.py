@@ -269,12 +269,6 @@ OPTIONAL MATCH (t)-[:{Rel.HAS_VERTEX}]->(v:{V})
 DETACH DELETE t, v
 RETURN count(DISTINCT t) AS n
 """
-TREE_STANDS_FOR = f"""
-MATCH (t:{T} {{id: $id}})-[:{Rel.HAS_VERTEX}]->(v:{V})-[:{Rel.STANDS_FOR}]->(e:{E})
-RETURN v.idx AS idx, e.title AS title
-ORDER BY idx
-"""
-
 # -- reads: whole-graph exports (tests compare graphs built by different loaders) -------
 EXPORT_ENTITIES = f"""
 MATCH (e:{E})

@@ -97,10 +97,6 @@ class IngestReport:
     bytes_read: int = 0
     error: str | None = None
 
-    @property
-    def rows_written(self) -> int:
-        return sum(self.written.values())
-
 
 @dataclass(slots=True)
 class Article:

@@ -85,7 +85,8 @@ def season_level(key: str, month: int, prov: dict[str, Any]) -> list[Constraint]
                        dict(prov))]
 
 
-def _fmt(x: float) -> str:
+def fmt_number(x: float) -> str:
+    """How blurred bounds are written: ``4,000``, ``0.5``."""
     return f"{x:,.0f}" if x >= 10 or x == int(x) else f"{x:g}"
 
 
@@ -96,7 +97,8 @@ def number_levels(key: str, num: float, unit: str | None, prov: dict[str, Any]
     u = f" {unit}" if unit and unit not in ("ordinal",) else ""
     return [Constraint(FACT_NUMBER, {"key": key, "lo": lo, "hi": hi, "level": level,
                                      "bucket": bucket},
-                       f"has a {k} of at least {_fmt(lo)} but under {_fmt(hi)}{u}", dict(prov))
+                       f"has a {k} of at least {fmt_number(lo)} but under {fmt_number(hi)}{u}",
+                       dict(prov))
             for level, lo, hi, bucket in number_buckets(key, num)]
 
 

@@ -7,7 +7,7 @@ person (who has a birth date in the 1860s and whose name ...)?"
 
 from __future__ import annotations
 
-from synth.blur import humanize_key
+from synth.blur import fmt_number, humanize_key
 from synth.model import Tree, Vertex
 
 
@@ -62,8 +62,7 @@ def constraint_markers(tree: Tree) -> list[str]:
         if c.kind == "fact_year":
             out.append(str(p["lo"]))
         elif c.kind == "fact_number":
-            lo = p["lo"]
-            out.append(f"{lo:,.0f}" if lo >= 10 or lo == int(lo) else f"{lo:g}")
+            out.append(fmt_number(p["lo"]))
         elif c.kind == "title_initial":
             out.append(p["letter"])
         elif c.kind == "category":

@@ -123,20 +123,21 @@ def stream_questions(backend: BackendDep, vertices: Vertices = None, shape: Shap
                      created_after: CreatedAfter = None, min_difficulty: Difficulty = None,
                      max_difficulty: Difficulty = None) -> StreamingResponse:
     """Every stored question matching the filters as NDJSON, for bulk pulls."""
+    def page(after: str) -> list[Tree]:
+        return pool_page(backend, after=after, limit=200, n_vertices=vertices, shape=shape,
+                         created_after=created_after, min_difficulty=min_difficulty,
+                         max_difficulty=max_difficulty)
+
     # The first page is read here, so an unavailable graph is a 503, not a cut stream.
-    first = pool_page(backend, limit=200, n_vertices=vertices, shape=shape,
-                      created_after=created_after, min_difficulty=min_difficulty,
-                      max_difficulty=max_difficulty)
+    first = page("")
 
     def lines() -> Iterator[bytes]:
-        page = first
-        while page:
-            for t in page:
+        current = first
+        while current:
+            for t in current:
                 yield (json.dumps(export_record(t), ensure_ascii=False) + "\n").encode()
-            if len(page) < 200:
+            if len(current) < 200:
                 return
-            page = pool_page(backend, after=page[-1].id, limit=200, n_vertices=vertices,
-                             shape=shape, created_after=created_after,
-                             min_difficulty=min_difficulty, max_difficulty=max_difficulty)
+            current = page(current[-1].id)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

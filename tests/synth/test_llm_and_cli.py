@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from graph.backend import FalkorBackend
-from ingest.pipeline import IngestConfig, ingest_dump
 from synth.checks import hidden_names
 from synth.errors import SynthError
 from synth.llm import make_llm, rewrite_question
@@ -37,12 +36,6 @@ class ScriptedLLM:
         self.calls += 1
         question = messages[-1]["content"].split("Question: ", 1)[1]
         return self.reply(question)
-
-
-@pytest.fixture(scope="module")
-def ltg(embedded: FalkorBackend, graph_dir: Path) -> FalkorBackend:
-    ingest_dump(str(LTGWIKI), embedded, IngestConfig(staging_root=graph_dir / "staging"))
-    return embedded
 
 
 @pytest.fixture(scope="module")

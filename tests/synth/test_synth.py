@@ -17,14 +17,8 @@ from synth.pipeline import synthesize
 from synth.sampler import Sampler, SynthConfig
 from synth.solver import solve
 from synth.store import export_record, iter_trees, load_tree, save_trees, write_jsonl
-from tests.conftest import ENWIKI, LTGWIKI
+from tests.conftest import ENWIKI
 from tests.synth.oracle import Oracle
-
-
-@pytest.fixture(scope="module")
-def ltg(embedded: FalkorBackend, graph_dir: Path) -> FalkorBackend:
-    ingest_dump(str(LTGWIKI), embedded, IngestConfig(staging_root=graph_dir / "staging"))
-    return embedded
 
 
 @pytest.fixture(scope="module")
