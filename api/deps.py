@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from dataclasses import astuple
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +16,7 @@ from graph.backend import GraphBackend, open_backend
 from graph.errors import GraphUnavailable
 from graph.schema import apply_schema
 from hcsp.settings import Settings
+from synth.sampler import Sampler, SynthConfig
 
 
 class GraphHandle:
@@ -112,3 +114,31 @@ HandleDep = Annotated[GraphHandle, Depends(get_handle)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 Admin = Depends(require_admin)
 Reader = Depends(require_reader)
+
+
+class SamplerCache:
+    """Samplers kept per configuration for ``ttl`` seconds: making one reads the whole
+    graph (fingerprint, eligible roots), which must not happen on every request."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._items: dict[tuple[int, tuple[object, ...]], tuple[float, Sampler]] = {}
+
+    def get(self, backend: GraphBackend, config: SynthConfig) -> Sampler:
+        key = (id(backend), astuple(config))
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and time.monotonic() - hit[0] <= self.ttl \
+                    and hit[1].backend is backend:
+                return hit[1]
+            sampler = Sampler(backend, config)
+            self._items[key] = (time.monotonic(), sampler)
+            return sampler
+
+
+def get_samplers(request: Request) -> SamplerCache:
+    return request.app.state.samplers
+
+
+SamplersDep = Annotated[SamplerCache, Depends(get_samplers)]

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.deps import GraphHandle
+from api.deps import GraphHandle, SamplerCache
 from api.routers import health, questions, trees
 from api.routers.health import GenerationStats
 from graph.errors import GraphUnavailable
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, graph_uri: str | None = None) -
         app.state.graph = handle
         app.state.settings = settings
         app.state.generation = GenerationStats()
+        app.state.samplers = SamplerCache(settings.api_sampler_ttl_s)
         try:
             handle.get()  # connect now; a graph that is down is retried per request
         except GraphUnavailable:

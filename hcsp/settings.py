@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     api_pool_timeout_s: float = Field(
         300.0, description="An admin pool fill generates for at most this long.")
     api_workers: int = Field(2, description="Sampling threads per on-demand request.")
+    api_sampler_ttl_s: float = Field(
+        300.0, description="The API reuses a sampler (its graph fingerprint, roots and "
+        "counts) this long; a new ingest shows in questions generated after that.")
 
 
 @lru_cache

@@ -51,11 +51,14 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
                llm: LLM | None = None, max_attempts: int | None = None, workers: int = 1,
                judge: LLM | None = None, drop_by_judge: bool = False,
                deadline: float | None = None, exclude_answers: set[str] | None = None,
+               sampler: Sampler | None = None,
                progress: Callable[[int, int], None] | None = None
                ) -> tuple[list[Tree], SynthReport]:
     """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates or once
     ``time.monotonic()`` passes ``deadline``. Answers in ``exclude_answers`` count as
-    duplicates (for a caller that already holds those questions).
+    duplicates (for a caller that already holds those questions). A long-lived caller
+    (the API) passes a ``sampler`` it keeps, so that the one-off work of a Sampler (graph
+    fingerprint, schema, buckets of roots) is not redone for every request.
 
     With ``workers`` > 1, candidates are built in parallel threads (the engine answers
     queries concurrently); results are taken in attempt order, so the output is the
@@ -67,7 +70,9 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
         raise SynthError(f"workers must be at least 1, not {workers}")
     max_attempts = max_attempts or max(50, count * 40)
     t0 = time.perf_counter()
-    sampler = Sampler(backend, config)
+    if sampler is not None and sampler.config != config:
+        raise SynthError("the sampler passed in was made for another configuration")
+    sampler = sampler or Sampler(backend, config)
     sampler.eligible_buckets()  # fail fast on an empty graph, before any thread starts
     report = SynthReport(setup_seconds=time.perf_counter() - t0)
     rejected: Counter[str] = Counter()

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import BackendDep, Reader, SettingsDep
+from api.deps import BackendDep, Reader, SamplersDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
     MAX_VERTICES,
@@ -63,7 +63,7 @@ ERRORS = {
 
 @router.post("/questions", responses=ERRORS)
 def request_questions(req: QuestionRequest, backend: BackendDep, settings: SettingsDep,
-                      request: Request) -> QuestionsResponse:
+                      samplers: SamplersDep, request: Request) -> QuestionsResponse:
     """Questions whose trees have ``vertices`` vertices: from the stored pool when it
     holds enough (and ``from_pool``), the rest generated now, proven, and stored."""
     if req.count > settings.api_max_count:
@@ -82,7 +82,7 @@ def request_questions(req: QuestionRequest, backend: BackendDep, settings: Setti
         deadline = time.monotonic() + settings.api_generate_timeout_s
         generated, report = synthesize(
             backend, config, need, req.seed, workers=settings.api_workers, deadline=deadline,
-            exclude_answers={t.answer for t in pooled})
+            exclude_answers={t.answer for t in pooled}, sampler=samplers.get(backend, config))
         request.app.state.generation.add(report)
         rejected = report.rejected
         if generated:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from api.deps import Admin, BackendDep, HandleDep, Reader, SettingsDep
+from api.deps import Admin, BackendDep, HandleDep, Reader, SamplersDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import PoolFill, PoolFillOut
 from api.view import render_html
@@ -98,12 +98,13 @@ def remove_tree(tree_id: TreeId, backend: BackendDep) -> dict[str, Any]:
 
 @router.post("/pool", dependencies=[Admin])
 def fill_pool(req: PoolFill, backend: BackendDep, settings: SettingsDep,
-              request: Request) -> PoolFillOut:
+              samplers: SamplersDep, request: Request) -> PoolFillOut:
     """Generate and store questions in the pool (admin)."""
     t = time.perf_counter()
     config = SynthConfig(vertices=req.vertices, k=req.k, shape=req.shape)
     trees, report = synthesize(backend, config, req.count, req.seed,
                                workers=settings.api_workers,
+                               sampler=samplers.get(backend, config),
                                deadline=time.monotonic() + settings.api_pool_timeout_s)
     request.app.state.generation.add(report)
     save_trees(backend, trees)

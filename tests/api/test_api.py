@@ -205,3 +205,16 @@ def test_neo4j_down_at_start(tmp_path: Path) -> None:
         r = c.get("/readyz")
         assert r.status_code == 503 and "cannot reach Neo4j" in r.json()["error"]
         assert c.get("/v1/questions").status_code == 503
+
+
+def test_samplers_are_kept_between_requests(client: TestClient) -> None:
+    samplers = client.app.state.samplers
+    body = {"vertices": 5, "count": 1, "seed": 31, "from_pool": False}
+    assert client.post("/v1/questions", json=body).status_code == 200
+    handle = client.app.state.graph
+    from synth.sampler import SynthConfig
+
+    first = samplers.get(handle.get(), SynthConfig(vertices=5))
+    assert client.post("/v1/questions", json={**body, "seed": 32}).status_code == 200
+    assert samplers.get(handle.get(), SynthConfig(vertices=5)) is first
+    assert samplers.get(handle.get(), SynthConfig(vertices=6)) is not first
