@@ -1,7 +1,11 @@
-"""agent/: a deep-research agent over the local corpus (issue 5).
+"""agent/: a deep-research agent over the local corpus. It reads dumps, question files
+and the API, never the graph.
 
-Built so far: the search engine (:mod:`agent.search`: passages of the ingested pages,
-BM25, several queries per call), its HTTP service (:mod:`agent.service`) and the
-``hcsp agent index|search|serve-search`` commands. The agent loop, trajectories and
-evaluation come next. agent/ reads dumps and the API, never the graph.
+- :mod:`agent.search`, :mod:`agent.service`, :mod:`agent.tools`: passages of the ingested
+  pages under BM25, several queries per call, in-process or over HTTP;
+- :mod:`agent.format`: the turn format (think / search / information / answer) and the
+  chat template shared with training; :mod:`agent.loop`: the episode;
+  :mod:`agent.refine`: evidence notes; :mod:`agent.local`: local transformers models;
+- :mod:`agent.questions`, :mod:`agent.rollout`, :mod:`agent.select`,
+  :mod:`agent.evaluate`: question sets, batch runs, rejection sampling, scores.
 """

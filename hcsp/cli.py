@@ -29,13 +29,16 @@ def _register() -> None:
     from graph.cli import graph_app
     from ingest.cli import ingest_command
     from synth.cli import synth_command, tree_app
+    from train.cli import train_app
 
     app.command("ingest")(friendly_errors(ingest_command))
     app.command("serve")(serve_command)
     app.command("synth")(synth_command)
     app.add_typer(graph_app, name="graph", help="Inspect and run the graph database.")
     app.add_typer(tree_app, name="tree", help="Show and export stored research trees.")
-    app.add_typer(agent_app, name="agent", help="The agent's local search engine.")
+    app.add_typer(agent_app, name="agent",
+                  help="The research agent: search index, rollouts, selection, evaluation.")
+    app.add_typer(train_app, name="train", help="SFT and GRPO of the agent's model (TRL).")
 
 
 _register()

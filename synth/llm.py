@@ -1,16 +1,12 @@
-"""LLMs behind one small protocol, used to rewrite template questions more naturally.
+"""Rewriting template questions more naturally with a chat model (hcsp.chat).
 
-Adapters for the official ``anthropic`` and ``openai`` SDKs (any OpenAI-compatible
-server via ``base_url``, e.g. a local vLLM) are imported only when used. A rewrite is
-kept only if it names no hidden entity and keeps every constraint; otherwise, or if
-the model fails, the template question stays and the tree says so.
+A rewrite is kept only if it names no hidden entity and keeps every constraint;
+otherwise, or if the model fails, the template question stays and the tree says so.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Protocol
-
+from hcsp.chat import AnthropicChat, ChatModel, OpenAIChat
 from synth.checks import leaks
 from synth.errors import SynthError
 from synth.model import Tree
@@ -22,63 +18,17 @@ PROMPT = (
     "answer or any entity it describes. Reply with the question only.\n\nQuestion: {q}")
 
 
-class LLM(Protocol):
-    """A chat model: messages in, text out."""
-
-    name: str
-
-    def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None
-                 ) -> str: ...
-
-
-class AnthropicLLM:
-    """Claude through the official ``anthropic`` SDK (ANTHROPIC_API_KEY)."""
-
-    def __init__(self, model: str | None = None, timeout: float = 60.0) -> None:
-        try:
-            import anthropic
-        except ImportError as e:
-            raise SynthError("the anthropic SDK is not installed",
-                             hint="pip install -e '.[llm]'") from e
-        self.model = model or os.environ.get("HCSP_ANTHROPIC_MODEL", "claude-sonnet-4-5")
-        self.name = f"anthropic:{self.model}"
-        self.client = anthropic.Anthropic(timeout=timeout, max_retries=2)
-
-    def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None
-                 ) -> str:
-        resp = self.client.messages.create(model=self.model, max_tokens=1024, messages=messages)
-        return "".join(getattr(b, "text", "") for b in resp.content)
-
-
-class OpenAILLM:
-    """Any OpenAI-compatible chat endpoint through the official ``openai`` SDK."""
-
-    def __init__(self, model: str | None = None, base_url: str | None = None,
-                 timeout: float = 60.0) -> None:
-        try:
-            import openai
-        except ImportError as e:
-            raise SynthError("the openai SDK is not installed",
-                             hint="pip install -e '.[llm]'") from e
-        self.model = model or os.environ.get("HCSP_OPENAI_MODEL", "gpt-4o-mini")
-        self.name = f"openai:{self.model}"
-        self.client = openai.OpenAI(base_url=base_url or os.environ.get("HCSP_OPENAI_BASE_URL"),
-                                    timeout=timeout, max_retries=2)
-
-    def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None
-                 ) -> str:
-        resp = self.client.chat.completions.create(model=self.model, messages=messages)
-        return resp.choices[0].message.content or ""
+LLM = ChatModel
 
 
 def make_llm(kind: str, model: str | None = None, base_url: str | None = None) -> LLM | None:
-    """``none`` -> None; ``anthropic`` / ``openai`` -> an adapter."""
+    """``none`` -> None; ``anthropic`` / ``openai`` -> an adapter (hcsp.chat)."""
     if kind == "none":
         return None
     if kind == "anthropic":
-        return AnthropicLLM(model)
+        return AnthropicChat(model)
     if kind == "openai":
-        return OpenAILLM(model, base_url)
+        return OpenAIChat(model, base_url)
     raise SynthError(f"unknown LLM {kind!r}", hint="use none, anthropic or openai")
 
 

@@ -10,10 +10,8 @@ Scores are stored with the tree; nothing needs a judge to run.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
-from synth.llm import LLM
+from hcsp.answers import answer_matches
+from hcsp.chat import ChatModel as LLM
 from synth.model import Tree
 from synth.store import evidence
 
@@ -21,36 +19,6 @@ CLOSED_BOOK = ("Answer the question with the name of one Wikipedia article, and 
                "else. If you do not know, guess.\n\nQuestion: {q}")
 WITH_EVIDENCE = ("Answer the question with the name of one Wikipedia article, and nothing "
                  "else, using the evidence.\n\nEvidence:\n{e}\n\nQuestion: {q}")
-
-
-def normalize(text: str) -> str:
-    """Lower case, no accents, punctuation or articles, single spaces.
-
-    >>> normalize("  The Ṛēzne (city)! ")
-    'rezne city'
-    """
-    t = unicodedata.normalize("NFKD", text)
-    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
-    t = re.sub(r"[^\w\s]", " ", t)
-    t = re.sub(r"\b(the|a|an)\b", " ", t)
-    return " ".join(t.split())
-
-
-def answer_matches(reply: str, answer: str, aliases: list[str] | tuple[str, ...] = ()) -> bool:
-    """True when the reply names the answer or one of its aliases (normalized; a
-    parenthesized qualifier in the title may be left out).
-
-    >>> answer_matches("It is Rēzne.", "Rēzne", ["Rēzekne"])
-    True
-    >>> answer_matches("Daugavpils", "Rēzne", ["Rēzekne"])
-    False
-    """
-    got = f" {normalize(reply)} "
-    for name in (answer, *aliases, re.sub(r"\s*\(.*\)$", "", answer)):
-        n = normalize(name)
-        if n and f" {n} " in got:
-            return True
-    return False
 
 
 def evidence_text(tree: Tree) -> str:

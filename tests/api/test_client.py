@@ -54,3 +54,14 @@ def test_retries_ride_out_a_graph_outage(live_server: str, api_graph: Path) -> N
         assert c_stats["graph"]["entities"] > 0
     finally:
         restarter.join()
+
+
+def test_agent_pulls_questions_from_the_api(live_server: str) -> None:
+    """The agent's API source: the pool first, the shortfall generated, full records
+    (with evidence pages) read back."""
+    from agent.questions import load_questions
+
+    got = load_questions(live_server, 3, vertices=5, token=TOKEN, seed=9)
+    assert len(got) == 3 and all(q.n_vertices == 5 and q.evidence_pages for q in got)
+    again = load_questions(live_server, 3, vertices=5, token=TOKEN, generate=False)
+    assert {q.id for q in again} == {q.id for q in got}

@@ -31,8 +31,7 @@ class ScriptedLLM:
         self.name = name
         self.calls = 0
 
-    def complete(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None
-                 ) -> str:
+    def complete(self, messages: list[dict[str, str]], **_: Any) -> str:
         self.calls += 1
         question = messages[-1]["content"].split("Question: ", 1)[1]
         return self.reply(question)
@@ -124,8 +123,7 @@ def test_judge_scores_and_filters(ltg: FalkorBackend, tree: Tree) -> None:
     class EvidenceJudge(ScriptedLLM):
         """Knows the answer only when the evidence is in front of it."""
 
-        def complete(self, messages: list[dict[str, str]], *,
-                     schema: dict[str, Any] | None = None) -> str:
+        def complete(self, messages: list[dict[str, str]], **_: Any) -> str:
             prompt = messages[-1]["content"]
             return f"I think {tree.answer}." if "Evidence:" in prompt else "No idea."
 

@@ -1,0 +1,74 @@
+"""A local model behind an OpenAI-compatible chat endpoint: ``hcsp agent serve-model``.
+
+    POST /v1/chat/completions {"model", "messages", "max_tokens", "stop", "temperature", "seed"}
+    GET  /v1/models
+
+Lets rollouts on other processes or machines share one loaded model through
+``--policy openai:NAME --base-url http://host:port/v1``, exactly as they would use vLLM.
+As in the OpenAI API, a matched stop string is not part of the returned text.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hcsp.chat import ModelError
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: str = Field(pattern="^(system|user|assistant|tool)$")
+    content: str
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(None, ge=1, le=8192)
+    stop: list[str] | str | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    seed: int | None = None
+
+
+def create_model_app(chat: Any) -> FastAPI:
+    """Serve ``chat`` (a loaded :class:`agent.local.TransformersChat`)."""
+    app = FastAPI(title="hcsp model server", description="OpenAI-compatible chat completions.")
+    name = chat.spec
+
+    @app.exception_handler(ModelError)
+    async def _error(_: object, e: ModelError) -> JSONResponse:
+        return JSONResponse({"error": {"message": e.message, "type": "model_error"}},
+                            status_code=500)
+
+    @app.get("/v1/models")
+    def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "hcsp"}]}
+
+    @app.post("/v1/chat/completions")
+    async def complete(req: ChatRequest) -> dict[str, Any]:
+        stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+        text = await run_in_threadpool(
+            chat.complete, [m.model_dump() for m in req.messages], max_tokens=req.max_tokens,
+            stop=stop, temperature=req.temperature, seed=req.seed)
+        # A matched stop string is cut, as OpenAI does; with stops given and none matched
+        # the reply ran out of tokens (a natural end cannot be told apart: "length").
+        finish = "length" if stop else "stop"
+        for s in stop:
+            if text.endswith(s):
+                text, finish = text[: -len(s)], "stop"
+                break
+        return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion",
+                "created": int(time.time()), "model": req.model,
+                "choices": [{"index": 0, "finish_reason": finish,
+                             "message": {"role": "assistant", "content": text}}],
+                "usage": {}}
+
+    return app

