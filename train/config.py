@@ -121,5 +121,7 @@ def parse[C](config_cls: type[C], args: Sequence[str]) -> C:
         raise TrainError("bad training arguments (see the message above)",
                          hint="`hcsp train sft --help` lists them") from e
     except (ValueError, OSError) as e:
-        raise TrainError(f"bad training configuration: {e}") from e
+        raise TrainError(f"bad training configuration: {e}",
+                         hint="`hcsp train sft --help` / `hcsp train grpo --help` list the "
+                         "flags") from e
     return config  # type: ignore[no-any-return]

@@ -197,3 +197,31 @@ def test_grpo_refuses_bad_questions_and_a_missing_search_tool(tmp_path: Path,
             (["--questions", "http://127.0.0.1:9/", "--count", "2"], "cannot read questions")):
         with pytest.raises(TrainError, match=msg):
             run_grpo(parse(HcspGRPOConfig, [*args, "--output_dir", str(tmp_path / "o")]))
+
+
+def test_yaml_config_with_flag_overrides(tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text(
+        "model: smollm2\ndata: sft.jsonl\nmax_steps: 2\nlearning_rate: 3.0e-5\n")
+    sft = parse(HcspSFTConfig, ["--config", str(tmp_path / "run.yaml"), "--max_steps", "5"])
+    assert (sft.max_steps, sft.learning_rate, sft.data) == (5, 3e-5, "sft.jsonl")
+    assert sft.assistant_only_loss and sft.bf16 == torch.cuda.is_available()
+    (tmp_path / "grpo.yaml").write_text("agent_max_turns: 9\n")  # not an SFT field
+    with pytest.raises(TrainError, match=r"Unknown arguments .*agent_max_turns"):
+        parse(HcspSFTConfig, ["--config", str(tmp_path / "grpo.yaml")])
+    grpo = parse(HcspGRPOConfig, ["--questions", "q.jsonl", "--agent_max_turns", "9"])
+    assert grpo.agent_max_turns == 9 and grpo.reward_weights == [1.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_cli_reports_bad_data_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hcsp.cli import app
+
+    (tmp_path / "empty.jsonl").write_text("")
+    res = CliRunner().invoke(app, ["train", "sft", "--data", str(tmp_path / "empty.jsonl"),
+                                   "--output_dir", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "is empty: no trajectories to train on" in res.output
+    assert "Traceback" not in res.output
+    res = CliRunner().invoke(app, ["train", "grpo", "--no_such_flag", "1"])
+    assert res.exit_code == 1 and "not used by the HfArgumentParser: ['--no_such_flag'" in \
+        res.output
