@@ -56,6 +56,9 @@ class HcspSFTConfig(SFTConfig):
         "help": "Checkpoints, the final model and run_card.json; a rerun resumes here."})
     assistant_only_loss: bool = field(default=True, metadata={
         "help": "Loss on the model's own turns only (tool results are masked)."})
+    check_memory: bool = field(default=True, metadata={
+        "help": "Refuse a model whose full fine-tuning cannot fit in this device's free "
+                "memory (turn off for sharded runs: DeepSpeed ZeRO-3, FSDP)."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
                                                        "on with a GPU)."})
 
@@ -97,6 +100,9 @@ class HcspGRPOConfig(GRPOConfig):
     num_generations: int | None = field(default=4)
     per_device_train_batch_size: int = field(default=4)
     temperature: float = field(default=1.0)
+    check_memory: bool = field(default=True, metadata={
+        "help": "Refuse a model whose full fine-tuning cannot fit in this device's free "
+                "memory (turn off for sharded runs: DeepSpeed ZeRO-3, FSDP)."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
                                                        "on with a GPU)."})
 

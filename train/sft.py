@@ -76,7 +76,7 @@ def run_sft(config: HcspSFTConfig) -> dict[str, Any]:
     run card. Returns the card."""
     t0 = time.perf_counter()
     records, source = sft_records(config)
-    fit = check_fits(model_path(config.model))
+    fit = check_fits(model_path(config.model)) if config.check_memory else None
     out = Path(config.output_dir or ".hcsp/runs/sft")
     resume = last_checkpoint(out)
     write_card(out, stage="sft", model=config.model, config=config_dict(config),
