@@ -109,13 +109,19 @@ def from_api(url: str, count: int, *, vertices: int | None = None,
             out.append(from_record(rec, f"{url} question {rec.get('id')}"))
             if len(out) >= count:
                 return out
-        if generate and len(out) < count:
-            seen = {q.id for q in out}
-            items = client.request_questions(vertices=vertices or 6, count=count - len(out),
-                                             seed=seed, from_pool=False)
-            for item in items:
-                if item["id"] not in seen:
-                    out.append(from_record(client.tree(item["id"]), f"{url} {item['id']}"))
+        seen = {q.id for q in out}
+        while generate and len(out) < count:
+            # in requests of at most 50 (the API caps one request; generation has a deadline)
+            items = client.request_questions(vertices=vertices or 6,
+                                             count=min(50, count - len(out)), seed=seed,
+                                             from_pool=False)
+            new = [i for i in items if i["id"] not in seen]
+            if not new:
+                break  # the graph yields no more distinct questions for these settings
+            for item in new:
+                seen.add(item["id"])
+                out.append(from_record(client.tree(item["id"]), f"{url} {item['id']}"))
+            seed += 1
     if not out:
         raise AgentError(f"the API at {url} has no questions matching the filters",
                          hint="generate some: POST /v1/questions or `hcsp synth --store`")

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.evaluate import summarize
-from agent.format import format_ok
+from agent.format import cut_reply, format_ok
 from agent.loop import Agent, AgentConfig
 from agent.questions import Question, load_questions, read_jsonl
 from agent.refine import ExtractiveRefiner, ModelRefiner
@@ -89,8 +89,7 @@ def test_smollm2_end_to_end(smollm2: Any, index: SearchIndex, qa_file: Path, hcs
     report = run_rollouts(agent, questions, out, samples=1)
     assert report.written == 4 and report.resumed == 0
     recs = read_trajectories(out)
-    assert [r["question_id"] for r in recs] == [q.id for q in questions] or \
-        sorted(r["question_id"] for r in recs) == sorted(q.id for q in questions)
+    assert sorted(r["question_id"] for r in recs) == sorted(q.id for q in questions)
     titles = {p.title for p in index.passages}
     searched = 0
     for r in recs:
@@ -98,9 +97,9 @@ def test_smollm2_end_to_end(smollm2: Any, index: SearchIndex, qa_file: Path, hcs
         assert r["policy"].startswith("transformers:")
         msgs = r["messages"]
         assert msgs[0]["role"] == "system" and msgs[-1]["role"] in {"assistant", "tool"}
-        own = [m for m in msgs[5:] if m["role"] == "assistant"]
-        assert [m["content"] for m in own] == [t["reply"].strip() and m["content"]
-                                                for t, m in zip(r["turns"], own, strict=True)]
+        own = [m["content"] for m in msgs[6:] if m["role"] == "assistant"]
+        assert own == [cut_reply(t["reply"]) for t in r["turns"]]
+        assert [m["role"] for m in msgs[6:]][::2] == ["assistant"] * len(own)
         assert len(r["turns"]) == r["n_turns"] <= 3
         for t in r["turns"]:
             if t["action"] != "search":
