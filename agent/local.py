@@ -62,6 +62,8 @@ def resolve_model(spec: str) -> str:
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    if dest.exists():  # left half-written by a crash before the rename below
+        shutil.rmtree(dest, ignore_errors=True)
     tmp = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
     tok.save_pretrained(tmp)
     model.save_pretrained(tmp)

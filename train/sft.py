@@ -44,7 +44,9 @@ def records_from_api(config: HcspSFTConfig) -> list[dict[str, Any]]:
     tool = open_search(config.search)
     teacher = make_chat(config.teacher or f"transformers:{model_path(config.model)}",
                         config.teacher_base_url)
-    assert teacher is not None
+    if teacher is None:
+        raise TrainError("--teacher none cannot answer questions",
+                         hint="give a model spec, e.g. openai:MODEL or transformers:PATH")
     out = Path(config.output_dir or ".") / "teacher_trajectories.jsonl"
     run_rollouts(Agent(teacher, tool, ExtractiveRefiner(), AgentConfig(temperature=0.7)), qs,
                  out, samples=config.samples)
