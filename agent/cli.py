@@ -136,11 +136,11 @@ def _run(agent: Agent, questions: list[Question], out_path: Path, samples: int, 
 
 
 def _config(max_turns: int, max_tokens: int, k: int, max_queries: int, obs_chars: int,
-            temperature: float) -> AgentConfig:
+            temperature: float, example: bool) -> AgentConfig:
     from agent.loop import AgentConfig
 
     return AgentConfig(max_turns=max_turns, max_tokens=max_tokens, k=k, max_queries=max_queries,
-                       observation_chars=obs_chars, temperature=temperature)
+                       observation_chars=obs_chars, temperature=temperature, example=example)
 
 
 MaxTurns = Annotated[int, typer.Option(help="Assistant replies per episode.")]
@@ -148,6 +148,9 @@ MaxTokens = Annotated[int, typer.Option(help="New tokens per reply.")]
 KOption = Annotated[int, typer.Option("-k", help="Passages per query.")]
 MaxQueries = Annotated[int, typer.Option(help="Queries per search step.")]
 ObsChars = Annotated[int, typer.Option(help="Characters per tool turn.")]
+ExampleOption = Annotated[bool, typer.Option(
+    help="Show the worked example before the question (small models need it; strong ones "
+    "may copy it).")]
 CountOption = Annotated[int | None, typer.Option(
     "--count", "-K", help="How many questions (all of a file when not given; 100 from an API).")]
 VerticesOption = Annotated[int | None, typer.Option(
@@ -172,10 +175,12 @@ def rollout_command(
     seed: Annotated[int, typer.Option()] = 0,
     max_turns: MaxTurns = 6, max_tokens: MaxTokens = 256, k: KOption = 3,
     max_queries: MaxQueries = 3, observation_chars: ObsChars = 1500,
+    example: ExampleOption = True,
 ) -> None:
     """Run the agent on K questions, n samples each; write every trajectory as JSONL."""
     qs = _questions(questions, count, vertices)
-    config = _config(max_turns, max_tokens, k, max_queries, observation_chars, temperature)
+    config = _config(max_turns, max_tokens, k, max_queries, observation_chars, temperature,
+                     example)
     agent = _build_agent(policy, base_url, refiner, search, config)
     r = _run(agent, qs, out_file, samples, workers, seed)
     reasons = ", ".join(f"{k} {v}" for k, v in r.stop_reasons.most_common())
@@ -235,6 +240,7 @@ def eval_command(
     workers: Annotated[int, typer.Option(help="Episodes run at once.")] = 1,
     max_turns: MaxTurns = 6, max_tokens: MaxTokens = 256, k: KOption = 3,
     max_queries: MaxQueries = 3, observation_chars: ObsChars = 1500,
+    example: ExampleOption = True,
 ) -> None:
     """Accuracy (exact and alias-aware), searches per question, evidence recall."""
     import json
@@ -246,7 +252,8 @@ def eval_command(
         if questions is None:
             raise typer.BadParameter("give a question set, or --trajectories FILE")
         qs = _questions(questions, count, vertices)
-        config = _config(max_turns, max_tokens, k, max_queries, observation_chars, 0.0)
+        config = _config(max_turns, max_tokens, k, max_queries, observation_chars, 0.0,
+                         example)
         agent = _build_agent(policy, base_url, refiner, search, config)
         _run(agent, qs, out_file, 1, workers, 0)
         wanted = {f"{q.id}:0" for q in qs}

@@ -28,6 +28,7 @@ from agent.select import SelectConfig, select, write_sft
 from agent.tools import HttpSearch, LocalSearch
 from hcsp.chat import ModelError, OpenAIChat
 from hcsp.cli import app
+from tests.conftest import PUBLIC_QA
 
 STOP_REASONS = {"answered", "max_turns", "no_results", "malformed", "model_error",
                 "search_error", "error"}
@@ -344,3 +345,19 @@ def test_openai_adapter_against_the_local_model_server(smollm2: Any, index: Sear
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_cli_rollout_without_the_example(index_path: Path, qa_file: Path, tmp_path: Path,
+                                         smollm2_path: str) -> None:
+    out = tmp_path / "t.jsonl"
+    args = ["agent", "rollout", str(qa_file), "--policy", f"transformers:{smollm2_path}",
+            "--search", str(index_path), "--out", str(out), "--max-turns", "1",
+            "--max-tokens", "16", "--count", "1", "--no-example"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "1 episodes" in res.output and str(out) in res.output.replace("\n", "")
+    (rec,) = read_trajectories(out)
+    assert [m["role"] for m in rec["messages"][:2]] == ["system", "user"]
+    assert rec["messages"][1]["content"] == f"Question: {PUBLIC_QA[0]['question']}"
+    again = CliRunner().invoke(app, args)
+    assert "0 episodes" in again.output and "1 already done" in again.output
