@@ -21,8 +21,12 @@ from pathlib import Path
 
 from agent.errors import AgentError
 from ingest.dump import DumpReader
-from ingest.pipeline import DISAMBIGUATION_TEMPLATES
-from ingest.wikitext import WikitextParser, normalize_title, split_sentences
+from ingest.wikitext import (
+    DISAMBIGUATION_TEMPLATES,
+    WikitextParser,
+    normalize_title,
+    split_sentences,
+)
 
 PASSAGES = "passages.jsonl"
 META = "meta.json"

@@ -33,10 +33,10 @@ from graph.backend import FalkorBackend  # noqa: E402
 from graph.store import graph_stats  # noqa: E402
 from ingest.dump import DumpReader  # noqa: E402
 from ingest.load import BulkLoader, MergeLoader, Resolver  # noqa: E402
-from ingest.pipeline import DISAMBIGUATION_TEMPLATES, IngestConfig, ingest_dump  # noqa: E402
+from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
 from ingest.synthetic import stage_synthetic  # noqa: E402
 from ingest.values import infobox_facts  # noqa: E402
-from ingest.wikitext import WikitextParser  # noqa: E402
+from ingest.wikitext import DISAMBIGUATION_TEMPLATES, WikitextParser  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "wiki"
 ENWIKI = DATA / "enwiki-sample-206.xml.bz2"

@@ -30,15 +30,9 @@ from ingest.load import BulkLoader, LoadProgress, Resolver, choose_loader, rand_
 from ingest.staging import Checkpoint, Staging
 from ingest.steps import MapStep, PageFilter, Skip, Step, chain, merged_stats
 from ingest.values import infobox_facts
-from ingest.wikitext import WikitextParser, normalize_title
+from ingest.wikitext import DISAMBIGUATION_TEMPLATES, WikitextParser, normalize_title
 
 _RE_BAD_TITLE = re.compile(r"[\[\]{}|<>\x00-\x1f]")
-DISAMBIGUATION_TEMPLATES = frozenset({
-    "dab", "disamb", "disambig", "disambiguation", "hndis", "geodis", "numberdis",
-    "letter disambiguation", "letter-number combination disambiguation", "mil-unit-dis",
-    "schooldis", "species latin name disambiguation", "roaddis", "mountainindex",
-    "set index article", "shipindex", "sia", "zeimeibu škiršona",
-})
 
 
 @dataclass

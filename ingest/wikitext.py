@@ -21,6 +21,14 @@ from dataclasses import dataclass, field
 
 from ingest.namespaces import Namespaces
 
+# Templates that mark a disambiguation (or set index) page, English and Latgalian.
+DISAMBIGUATION_TEMPLATES = frozenset({
+    "dab", "disamb", "disambig", "disambiguation", "hndis", "geodis", "numberdis",
+    "letter disambiguation", "letter-number combination disambiguation", "mil-unit-dis",
+    "schooldis", "species latin name disambiguation", "roaddis", "mountainindex",
+    "set index article", "shipindex", "sia", "zeimeibu škiršona",
+})
+
 # Tags whose whole content is dropped from the body text.
 _DROP_TAGS = ("ref", "math", "gallery", "timeline", "score", "syntaxhighlight", "source",
               "chem", "ce", "graph", "mapframe", "imagemap", "references", "templatedata")

@@ -361,3 +361,16 @@ def test_cli_rollout_without_the_example(index_path: Path, qa_file: Path, tmp_pa
     assert rec["messages"][1]["content"] == f"Question: {PUBLIC_QA[0]['question']}"
     again = CliRunner().invoke(app, args)
     assert "0 episodes" in again.output and "1 already done" in again.output
+
+
+def test_agent_and_train_never_load_the_graph_layer() -> None:
+    """agent/ and train/ read dumps, files and the API; graph/ and synth/ stay unloaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys, agent.cli, agent.loop, agent.rollout, agent.select, agent.evaluate, "
+            "agent.search, agent.service, agent.model_server, train.cli, train.sft, train.grpo; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'graph', 'synth'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -6,9 +6,14 @@ import pytest
 
 from ingest.dump import DumpReader
 from ingest.namespaces import Namespaces
-from ingest.pipeline import DISAMBIGUATION_TEMPLATES
 from ingest.values import infobox_facts, parse_number, type_text, value_facts
-from ingest.wikitext import WikitextParser, normalize_title, split_params, strip_templates
+from ingest.wikitext import (
+    DISAMBIGUATION_TEMPLATES,
+    WikitextParser,
+    normalize_title,
+    split_params,
+    strip_templates,
+)
 from tests.conftest import ENWIKI, LTGWIKI
 
 
