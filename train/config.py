@@ -31,7 +31,23 @@ def _cpu_safe_bf16(config: object) -> None:
 
 
 @dataclass
-class HcspSFTConfig(SFTConfig):
+class _RunFields:
+    """What both stages add: the memory check switch and a bf16 default that works on a
+    CPU-only machine (placed before TRL's class, so its __post_init__ runs first)."""
+
+    check_memory: bool = field(default=True, metadata={
+        "help": "Refuse a model whose full fine-tuning cannot fit in this device's free "
+                "memory (turn off for sharded runs: DeepSpeed ZeRO-3, FSDP)."})
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
+                                                       "on with a GPU)."})
+
+    def __post_init__(self) -> None:
+        _cpu_safe_bf16(self)
+        super().__post_init__()  # type: ignore[misc]
+
+
+@dataclass
+class HcspSFTConfig(_RunFields, SFTConfig):
     """SFT on selected trajectories."""
 
     model: str = field(default="smollm2", metadata={
@@ -56,19 +72,10 @@ class HcspSFTConfig(SFTConfig):
         "help": "Checkpoints, the final model and run_card.json; a rerun resumes here."})
     assistant_only_loss: bool = field(default=True, metadata={
         "help": "Loss on the model's own turns only (tool results are masked)."})
-    check_memory: bool = field(default=True, metadata={
-        "help": "Refuse a model whose full fine-tuning cannot fit in this device's free "
-                "memory (turn off for sharded runs: DeepSpeed ZeRO-3, FSDP)."})
-    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
-                                                       "on with a GPU)."})
-
-    def __post_init__(self) -> None:
-        _cpu_safe_bf16(self)
-        super().__post_init__()
 
 
 @dataclass
-class HcspGRPOConfig(GRPOConfig):
+class HcspGRPOConfig(_RunFields, GRPOConfig):
     """GRPO with the agent loop as the rollout and a verifiable reward."""
 
     model: str = field(default="smollm2", metadata={"help": "As for sft (e.g. the SFT output)."})
@@ -100,15 +107,6 @@ class HcspGRPOConfig(GRPOConfig):
     num_generations: int | None = field(default=4)
     per_device_train_batch_size: int = field(default=4)
     temperature: float = field(default=1.0)
-    check_memory: bool = field(default=True, metadata={
-        "help": "Refuse a model whose full fine-tuning cannot fit in this device's free "
-                "memory (turn off for sharded runs: DeepSpeed ZeRO-3, FSDP)."})
-    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
-                                                       "on with a GPU)."})
-
-    def __post_init__(self) -> None:
-        _cpu_safe_bf16(self)
-        super().__post_init__()
 
 
 def parse[C](config_cls: type[C], args: Sequence[str]) -> C:

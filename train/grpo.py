@@ -22,7 +22,7 @@ from agent.tools import SearchTool, open_search
 from train.config import HcspGRPOConfig
 from train.data import fingerprint, read_questions
 from train.errors import TrainError
-from train.model import check_fits, model_path
+from train.model import check_fits, load_for_training, model_path
 from train.rewards import resolve_reward
 from train.runcard import config_dict, last_checkpoint, versions, write_card
 
@@ -104,18 +104,11 @@ def make_rollout_func(tool: SearchTool, refiner: Refiner, c: AgentConfig):
 
 
 def build_trainer(config: HcspGRPOConfig, questions: list[Any], tool: SearchTool) -> Any:
-    import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOTrainer
 
     rewards = [resolve_reward(r) for r in config.rewards]
-    path = model_path(config.model)
-    tok = AutoTokenizer.from_pretrained(path, padding_side="left")
-    tok.chat_template = CHAT_TEMPLATE
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model, tok = load_for_training(config.model, padding_side="left")
     agent = AgentConfig(max_turns=config.agent_max_turns, max_tokens=config.agent_max_tokens,
                         k=config.agent_k, max_queries=config.agent_max_queries,
                         observation_chars=config.agent_observation_chars)

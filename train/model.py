@@ -58,3 +58,18 @@ def model_path(spec: str) -> str:
         return resolve_model(spec)
     except ModelError as e:
         raise TrainError(e.message, hint=e.hint) from e
+
+
+def load_for_training(spec: str, *, padding_side: str = "right") -> tuple[Any, Any]:
+    """(model in float32, tokenizer with the agent's chat template and a pad token)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from agent.format import CHAT_TEMPLATE
+
+    path = model_path(spec)
+    tok = AutoTokenizer.from_pretrained(path, padding_side=padding_side)
+    tok.chat_template = CHAT_TEMPLATE
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32), tok

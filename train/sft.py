@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.format import CHAT_TEMPLATE
 from train.config import HcspSFTConfig
 from train.data import check_conversation, fingerprint, read_sft
 from train.errors import TrainError
-from train.model import check_fits, model_path
+from train.model import check_fits, load_for_training, model_path
 from train.runcard import config_dict, last_checkpoint, versions, write_card
 
 
@@ -58,17 +57,10 @@ def records_from_api(config: HcspSFTConfig) -> list[dict[str, Any]]:
 
 
 def build_trainer(config: HcspSFTConfig, records: list[dict[str, Any]]) -> Any:
-    import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
 
-    path = model_path(config.model)
-    tok = AutoTokenizer.from_pretrained(path)
-    tok.chat_template = CHAT_TEMPLATE
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model, tok = load_for_training(config.model)
     ds = Dataset.from_list([{"messages": r["messages"]} for r in records])
     return SFTTrainer(model=model, args=config, train_dataset=ds, processing_class=tok)
 
