@@ -17,6 +17,8 @@ PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 def _summary(card: dict) -> None:
     m = card.get("metrics", {})
     resumed = f" (resumed from {card['resumed_from']})" if card.get("resumed_from") else ""
+    for path in card.get("dropped_checkpoints", []):
+        console.print(f"removed {path}: a save that was cut short (nothing to resume from)")
     console.print(f"{card['stage']}: {m.get('train_runtime', 0):.1f} s, train loss "
                   f"{m.get('train_loss', float('nan')):.4f}; data "
                   f"{card['data']['fingerprint'][:12]}{resumed}; model and run_card.json in "

@@ -32,14 +32,18 @@ def _cpu_safe_bf16(config: object) -> None:
 
 @dataclass
 class _RunFields:
-    """What both stages add: the memory check switch and a bf16 default that works on a
-    CPU-only machine (placed before TRL's class, so its __post_init__ runs first)."""
+    """What both stages add: the memory check switch, a bf16 default that works on a
+    CPU-only machine and a bound on the checkpoints kept (placed before TRL's class, so
+    its __post_init__ runs first)."""
 
     check_memory: bool = field(default=True, metadata={
         "help": "Refuse a model whose full fine-tuning cannot fit in this device's free "
                 "memory (turn off for sharded runs: DeepSpeed ZeRO-3, FSDP)."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: "
                                                        "on with a GPU)."})
+    save_total_limit: int | None = field(default=2, metadata={
+        "help": "Checkpoints kept (the newest; a rerun resumes from the last complete one). "
+                "Each holds the weights and, with AdamW, 8 more bytes a parameter."})
 
     def __post_init__(self) -> None:
         _cpu_safe_bf16(self)

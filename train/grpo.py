@@ -22,9 +22,9 @@ from agent.tools import SearchTool, open_search
 from train.config import HcspGRPOConfig
 from train.data import fingerprint, read_questions
 from train.errors import TrainError
-from train.model import check_fits, load_for_training, model_path
+from train.model import load_for_training, preflight
 from train.rewards import resolve_reward
-from train.runcard import config_dict, last_checkpoint, versions, write_card
+from train.runcard import checkpoints, resume_point, start_card, train_and_save, write_card
 
 
 def tool_turn(text: str) -> str:
@@ -137,19 +137,16 @@ def run_grpo(config: HcspGRPOConfig) -> dict[str, Any]:
         raise TrainError(f"the search tool at {config.search} does not answer: {e}",
                          hint="build it with `hcsp agent index` or start `hcsp agent "
                          "serve-search`") from e
-    fit = check_fits(model_path(config.model)) if config.check_memory else None
     out = Path(config.output_dir or ".hcsp/runs/grpo")
-    resume = last_checkpoint(out)
+    resume, dropped = resume_point(out)
+    checked = preflight(config, out, existing=len(checkpoints(out)))
     recs = [q.to_dict() for q in questions]
-    write_card(out, stage="grpo", model=config.model, config=config_dict(config),
+    start_card(out, stage="grpo", config=config,
                data={"source": config.questions, "questions": len(recs),
                      "fingerprint": fingerprint(recs), "ids": [q.id for q in questions]},
-               seed=config.seed, memory=fit, versions=versions(), resumed_from=resume,
-               status="running")
+               checked=checked, resumed_from=resume, dropped=dropped)
     trainer = build_trainer(config, questions, tool)
-    result = trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(str(out))
-    trainer.processing_class.save_pretrained(str(out))
+    result = train_and_save(trainer, out, resume)
     rewards = [{k: v for k, v in h.items() if k.startswith(("reward", "step"))}
                for h in trainer.state.log_history if any(k.startswith("reward") for k in h)]
     return write_card(out, status="done", metrics=result.metrics,

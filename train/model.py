@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 from agent.local import resolve_model
@@ -39,9 +41,10 @@ def count_params(path: str) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def check_fits(path: str, *, available: int | None = None) -> dict[str, Any]:
+def check_fits(path: str, *, available: int | None = None, params: int | None = None
+               ) -> dict[str, Any]:
     """TrainError, before any work, when full fine-tuning cannot fit in memory."""
-    n = count_params(path)
+    n = count_params(path) if params is None else params
     need = int(n * BYTES_PER_PARAM)
     have, where = available_memory() if available is None else (available, "memory")
     if need > have:
@@ -51,6 +54,63 @@ def check_fits(path: str, *, available: int | None = None) -> dict[str, Any]:
             hint="use a smaller model, more GPUs (accelerate / DeepSpeed ZeRO-3, see the README) "
             "or bf16")
     return {"params": n, "need_bytes": need, "free_bytes": have, "where": where}
+
+
+def optimizer_bytes(optim: str) -> int:
+    """Bytes per parameter an optimizer keeps in a checkpoint: two float32 moments for
+    the Adam family, one byte each for 8-bit ones, next to nothing for plain SGD."""
+    if optim.startswith("sgd") or optim.startswith("adafactor"):
+        return 0
+    return 2 if "8bit" in optim else 8
+
+
+def _value(option: Any) -> str:
+    """An option as its plain string (TRL's configs hold enums)."""
+    return str(getattr(option, "value", option))
+
+
+def disk_need(params: int, config: Any, existing: int = 0) -> int:
+    """Bytes a run adds at its peak: the final float32 model, or the checkpoints kept
+    (``save_total_limit``, plus the one being written before the oldest is removed),
+    less the ``existing`` complete checkpoints a resumed run rotates out."""
+    weights = params * 4
+    if _value(getattr(config, "save_strategy", "no")) == "no":
+        return weights
+    optim = _value(getattr(config, "optim", "adamw_torch"))
+    ckpt = weights + (0 if getattr(config, "save_only_model", False)
+                      else params * optimizer_bytes(optim))
+    limit = getattr(config, "save_total_limit", None)
+    return max(weights, ckpt * ((limit or 1) + 1 - existing))
+
+
+def check_disk(out: Path, params: int, config: Any, *, existing: int = 0,
+               free: int | None = None) -> dict[str, Any]:
+    """TrainError, before any work, when the output folder's disk cannot hold the run's
+    checkpoints and final model (a full disk otherwise surfaces mid-run, at a save)."""
+    where = out
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    have = shutil.disk_usage(where).free if free is None else free
+    need = disk_need(params, config, existing)
+    if need > have:
+        raise TrainError(
+            f"{out} is on a disk with {have / 2**30:.1f} GiB free; this run writes about "
+            f"{need / 2**30:.1f} GiB (the final model and up to "
+            f"{(getattr(config, 'save_total_limit', None) or 1) + 1} checkpoints)",
+            hint="free space, set --output_dir elsewhere, or write less: --save_total_limit 1, "
+            "--save_only_model true (no optimizer state: cannot resume exactly), "
+            "--save_strategy no")
+    return {"need_bytes": need, "free_bytes": have}
+
+
+def preflight(config: Any, out: Path, existing: int = 0) -> dict[str, Any]:
+    """Memory (unless ``--check_memory false``) and disk checks for a run's model, with
+    ``existing`` complete checkpoints in ``out``; what they found, for the run card."""
+    path = model_path(config.model)
+    n = count_params(path)
+    memory = check_fits(path, params=n) if config.check_memory else None
+    return {"params": n, "memory": memory,
+            "disk": check_disk(out, n, config, existing=existing)}
 
 
 def model_path(spec: str) -> str:

