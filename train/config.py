@@ -98,6 +98,9 @@ class HcspGRPOConfig(_RunFields, GRPOConfig):
     agent_k: int = field(default=3, metadata={"help": "Passages per query."})
     agent_max_queries: int = field(default=3, metadata={"help": "Queries per search."})
     agent_observation_chars: int = field(default=1500, metadata={"help": "Size of a tool turn."})
+    agent_batch_size: int = field(default=0, metadata={
+        "help": "Rollouts that generate together in one call (0: all of a generation batch; "
+                "lower it when generation runs out of memory)."})
     rewards: list[str] = field(default_factory=lambda: [
         "hcsp_reward", "format_reward", "answer_reward", "format_fraction_reward",
         "evidence_reward"], metadata={"help": "Reward functions, all logged: names from "
