@@ -66,11 +66,13 @@ def _generate(model: Any, tok: Any, seqs: list[list[int]], c: AgentConfig, sampl
     attn = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs],
                         device=model.device)
     temperature = sampling.get("temperature", 1.0)
+    # greedy takes no sampling flags (transformers warns of them); top_k 0 means none
+    how = ({"do_sample": True, "temperature": temperature, "top_p": sampling.get("top_p", 1.0),
+            "top_k": sampling.get("top_k", 0)} if temperature > 0 else {"do_sample": False})
     with torch.no_grad():
         out = model.generate(ids, attention_mask=attn, max_new_tokens=c.max_tokens,
-                             do_sample=temperature > 0, temperature=temperature or None,
-                             top_p=sampling.get("top_p", 1.0), top_k=sampling.get("top_k", 0),
-                             stop_strings=list(STOPS), tokenizer=tok, pad_token_id=pad)
+                             stop_strings=list(STOPS), tokenizer=tok, pad_token_id=pad,
+                             **how)
     replies = []
     for row in out[:, width:].tolist():
         # a reply finished early is followed by padding; the pad may be <|im_end|> itself
