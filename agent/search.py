@@ -31,6 +31,19 @@ from ingest.wikitext import (
 PASSAGES = "passages.jsonl"
 META = "meta.json"
 BM25_DIR = "bm25"
+# bm25s scores large indexes with numba (a dependency): at 1M passages ~250x the queries/s
+# of its numpy scorer, same scores. Compiling takes ~5 s at a process's first query, so
+# small indexes (numpy: ~1 ms a query at 10k passages) keep numpy.
+NUMBA_FROM = 100_000
+
+
+def backend_for(passages: int) -> str:
+    """The bm25s scorer for an index of this many passages."""
+    import importlib.util
+
+    if passages >= NUMBA_FROM and importlib.util.find_spec("numba") is not None:
+        return "numba"
+    return "numpy"
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
@@ -135,7 +148,7 @@ def build_index(sources: list[str], out: Path, *, words: int = 100, limit: int |
     if not texts:
         raise AgentError(f"no article text found in {', '.join(sources)}",
                          hint="pass pages-articles dumps with namespace-0 pages")
-    retriever = bm25s.BM25()
+    retriever = bm25s.BM25(backend=backend_for(len(texts)))
     retriever.index(texts, show_progress=False)
     retriever.save(str(out / BM25_DIR))
     (out / (PASSAGES + ".tmp")).replace(out / PASSAGES)
@@ -157,17 +170,20 @@ class SearchIndex:
         self.vocab: dict[str, int] = getattr(retriever, "vocab_dict", {}) or {}
 
     @classmethod
-    def load(cls, path: Path) -> SearchIndex:
-        """Load an index folder written by :func:`build_index`."""
+    def load(cls, path: Path, backend: str | None = None) -> SearchIndex:
+        """Load an index folder written by :func:`build_index`; ``backend`` (numpy or
+        numba) overrides the scorer chosen by size."""
         import bm25s
 
         if not (path / META).exists() or not (path / PASSAGES).exists():
             raise AgentError(f"no search index in {path}",
                              hint="build one with `hcsp agent index DUMP ...`")
-        retriever = bm25s.BM25.load(str(path / BM25_DIR))
+        meta = json.loads((path / META).read_text())
+        retriever = bm25s.BM25.load(str(path / BM25_DIR),
+                                    backend=backend or backend_for(int(meta.get("passages", 0))))
         with open(path / PASSAGES, encoding="utf-8") as fh:
             passages = [Passage(**json.loads(line)) for line in fh]
-        return cls(retriever, passages, json.loads((path / META).read_text()))
+        return cls(retriever, passages, meta)
 
     def search(self, queries: list[str], k: int = 5) -> list[list[Hit]]:
         """The top ``k`` passages for each query (an empty list when no word of the

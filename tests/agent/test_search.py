@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.errors import AgentError
-from agent.search import SearchIndex, build_index, passages_of, tokenize
+from agent.search import NUMBA_FROM, SearchIndex, backend_for, build_index, passages_of, tokenize
 from agent.service import create_search_app
 from tests.conftest import ENWIKI, ENWIKI_10K, LTGWIKI
 
@@ -64,6 +65,26 @@ def test_saved_index_reloads_to_the_same_answers(index: SearchIndex, index_dir: 
     assert again.search(q, 5) == index.search(q, 5)
     with pytest.raises(AgentError, match="no search index"):
         SearchIndex.load(index_dir.parent / "missing")
+
+
+def test_numba_scorer_gives_the_numpy_answers(index: SearchIndex, index_dir: Path) -> None:
+    # large indexes score with numba (compiled at the first query); same hits, same scores
+    assert index.retriever.backend == "numpy" and backend_for(NUMBA_FROM) == "numba"
+    fast = SearchIndex.load(index_dir, backend="numba")
+    assert fast.retriever.backend == "numba"
+    rng = random.Random(1)
+    queries = [" ".join(rng.sample(p.text.split(), min(4, len(p.text.split()))))
+               for p in rng.sample(index.passages, 40)]
+    queries += ["Lincoln born Hodgenville Kentucky", "Rēzne Latgolys mīsts", "qqqzzzxxy"]
+    got, want = fast.search(queries, 5), index.search(queries, 5)
+    for g, w in zip(got, want, strict=True):
+        scores = [h.score for h in w]
+        assert [h.score for h in g] == scores
+        # equal scores may come in another order (and the last place may go to another
+        # passage of the same score); any other score of its own names one passage
+        own = {sc for sc in scores[:-1] if scores.count(sc) == 1}
+        assert {h.passage for h in g if h.score in own} == {h.passage for h in w if h.score in own}
+    assert sum(map(len, got)) > 150
 
 
 def test_passage_cutting() -> None:
