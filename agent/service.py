@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import AgentError
-from agent.search import SearchIndex
+from agent.search import NUMBA_FROM, SearchIndex, backend_for
 
 
 class SearchRequest(BaseModel):
@@ -34,8 +34,11 @@ class SearchResponse(BaseModel):
 
 
 def create_search_app(index_dir: Path) -> FastAPI:
-    """The service over the index saved in ``index_dir`` (loaded once, at start)."""
-    index = SearchIndex.load(index_dir)
+    """The service over the index saved in ``index_dir``, loaded once, at start. A service
+    lives long, so it scores with numba whatever the index's size (compiled here, by a
+    first query, not at the first request)."""
+    index = SearchIndex.load(index_dir, backend=backend_for(NUMBA_FROM))
+    index.search(["warm up"], 1)
     app = FastAPI(title="hcsp search", description="BM25 over the ingested Wikipedia pages.")
 
     @app.exception_handler(AgentError)
