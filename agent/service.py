@@ -13,12 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import AgentError
 from agent.search import NUMBA_FROM, SearchIndex, backend_for
+from agent.tools import REQUEST_QUERIES
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    queries: list[str] = Field(min_length=1, max_length=32,
-                               description="1 to 32 queries, searched together.")
+    queries: list[str] = Field(min_length=1, max_length=REQUEST_QUERIES,
+                               description=f"1 to {REQUEST_QUERIES} queries, searched "
+                               "together.")
     k: int = Field(5, ge=1, le=50, description="Results per query (1 to 50).")
 
 

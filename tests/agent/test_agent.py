@@ -237,7 +237,7 @@ def test_model_server_down(index: SearchIndex, tmp_path: Path) -> None:
 
 
 def test_search_service_down(tmp_path: Path) -> None:
-    tool = HttpSearch(f"http://127.0.0.1:{closed_port()}")
+    tool = HttpSearch(f"http://127.0.0.1:{closed_port()}", retries=1)
     agent = Agent(Scripted(lambda m: "<think>x</think><search>Riga</search>"), tool,
                   ExtractiveRefiner())
     r = agent.run(Question("q", "Which river?", "Daugava"))

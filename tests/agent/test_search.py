@@ -106,6 +106,38 @@ def test_http_tool(index_dir: Path) -> None:
         assert c.post("/search", json={"queries": ["x"], "k": 99}).status_code == 422
 
 
+def test_http_tool_splits_long_lists_and_outlives_a_restart(index_dir: Path) -> None:
+    """HttpSearch against the service on loopback, started only after the first request
+    was refused: the retry gets through; 40 queries go as two requests."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from agent.tools import REQUEST_QUERIES, HttpSearch
+
+    app = create_search_app(index_dir)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    index = SearchIndex.load(index_dir, backend="numba")  # the service's scorer
+    rng = random.Random(2)
+    queries = [" ".join(rng.sample(p.text.split(), min(3, len(p.text.split()))))
+               for p in rng.sample(index.passages, REQUEST_QUERIES + 8)]
+    want = index.search(queries, 3)
+    thread = threading.Thread(target=lambda: (threading.Event().wait(0.3), server.run()),
+                              daemon=True)
+    thread.start()
+    try:
+        got = HttpSearch(f"http://127.0.0.1:{port}", retries=4).search(queries, 3)
+        assert server.started and got == want
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 def test_cli_index_and_search(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "150"}
     hcsp = [sys.executable, "-m", "hcsp.cli", "agent"]
