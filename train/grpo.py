@@ -12,7 +12,6 @@ markup), so retrieved text carries no loss. Rewards: train.rewards.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from agent.format import CHAT_TEMPLATE, STOPS, initial_messages, parse_turn, render_observation
@@ -22,9 +21,9 @@ from agent.tools import SearchTool, open_search
 from train.config import HcspGRPOConfig
 from train.data import fingerprint, read_questions
 from train.errors import TrainError
-from train.model import load_for_training, preflight
+from train.model import load_for_training
 from train.rewards import resolve_reward
-from train.runcard import checkpoints, resume_point, start_card, train_and_save, write_card
+from train.runcard import run_stage
 
 
 def tool_turn(text: str) -> str:
@@ -193,18 +192,15 @@ def run_grpo(config: HcspGRPOConfig) -> dict[str, Any]:
         raise TrainError(f"the search tool at {config.search} does not answer: {e}",
                          hint="build it with `hcsp agent index` or start `hcsp agent "
                          "serve-search`") from e
-    out = Path(config.output_dir or ".hcsp/runs/grpo")
-    resume, dropped = resume_point(out)
-    checked = preflight(config, out, existing=len(checkpoints(out)))
     recs = [q.to_dict() for q in questions]
-    start_card(out, stage="grpo", config=config,
-               data={"source": config.questions, "questions": len(recs),
-                     "fingerprint": fingerprint(recs), "ids": [q.id for q in questions]},
-               checked=checked, resumed_from=resume, dropped=dropped)
-    trainer = build_trainer(config, questions, tool)
-    result = train_and_save(trainer, out, resume)
-    rewards = [{k: v for k, v in h.items() if k.startswith(("reward", "step"))}
-               for h in trainer.state.log_history if any(k.startswith("reward") for k in h)]
-    return write_card(out, status="done", metrics=result.metrics,
-                      log_history=trainer.state.log_history, reward_curve=rewards,
-                      seconds=round(time.perf_counter() - t0, 1), final_model=str(out))
+    return run_stage(config, stage="grpo", started=t0,
+                     data={"source": config.questions, "questions": len(recs),
+                           "fingerprint": fingerprint(recs), "ids": [q.id for q in questions]},
+                     build=lambda: build_trainer(config, questions, tool),
+                     summary=lambda trainer: {"reward_curve": reward_curve(trainer)})
+
+
+def reward_curve(trainer: Any) -> list[dict[str, Any]]:
+    """The logged rows that carry rewards: step and every reward column."""
+    return [{k: v for k, v in h.items() if k.startswith(("reward", "step"))}
+            for h in trainer.state.log_history if any(k.startswith("reward") for k in h)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,26 @@ def write_card(out: Path, **fields: Any) -> dict[str, Any]:
     return card
 
 
-def start_card(out: Path, *, stage: str, config: Any, data: dict[str, Any],
-               checked: dict[str, Any], resumed_from: str | None, dropped: list[str]
-               ) -> dict[str, Any]:
-    """The card as a run starts: what runs, on what data, what the checks found."""
-    return write_card(out, stage=stage, model=config.model, config=config_dict(config),
-                      data=data, seed=config.seed, memory=checked["memory"],
-                      disk=checked["disk"], versions=versions(), resumed_from=resumed_from,
-                      dropped_checkpoints=dropped, status="running", error=None)
+def run_stage(config: Any, *, stage: str, data: dict[str, Any], build: Callable[[], Any],
+              started: float, summary: Callable[[Any], dict[str, Any]] = lambda _t: {}
+              ) -> dict[str, Any]:
+    """What both stages do once their data is checked: drop half-written checkpoints,
+    check memory and disk, write the card, build the trainer, train (resuming), save, and
+    finish the card (plus ``summary(trainer)``). ``started``: perf_counter at the start."""
+    from train.model import preflight
+
+    out = Path(config.output_dir or f".hcsp/runs/{stage}")
+    resume, dropped = resume_point(out)
+    checked = preflight(config, out, existing=len(checkpoints(out)))
+    write_card(out, stage=stage, model=config.model, config=config_dict(config), data=data,
+               seed=config.seed, memory=checked["memory"], disk=checked["disk"],
+               versions=versions(), resumed_from=resume, dropped_checkpoints=dropped,
+               status="running", error=None)
+    trainer = build()
+    result = train_and_save(trainer, out, resume)
+    return write_card(out, status="done", metrics=result.metrics,
+                      log_history=trainer.state.log_history, **summary(trainer),
+                      seconds=round(time.perf_counter() - started, 1), final_model=str(out))
 
 
 def config_dict(config: Any) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from typing import Any
 from train.config import HcspSFTConfig
 from train.data import check_conversation, fingerprint, read_sft
 from train.errors import TrainError
-from train.model import load_for_training, model_path, preflight
-from train.runcard import checkpoints, resume_point, start_card, train_and_save, write_card
+from train.model import load_for_training, model_path
+from train.runcard import run_stage
 
 
 def sft_records(config: HcspSFTConfig) -> tuple[list[dict[str, Any]], str]:
@@ -70,15 +70,8 @@ def run_sft(config: HcspSFTConfig) -> dict[str, Any]:
     run card. Returns the card."""
     t0 = time.perf_counter()
     records, source = sft_records(config)
-    out = Path(config.output_dir or ".hcsp/runs/sft")
-    resume, dropped = resume_point(out)
-    checked = preflight(config, out, existing=len(checkpoints(out)))
-    start_card(out, stage="sft", config=config,
-               data={"source": source, "records": len(records),
-                     "fingerprint": fingerprint(records), "ids": [r["id"] for r in records]},
-               checked=checked, resumed_from=resume, dropped=dropped)
-    trainer = build_trainer(config, records)
-    result = train_and_save(trainer, out, resume)
-    return write_card(out, status="done", metrics=result.metrics,
-                      log_history=trainer.state.log_history,
-                      seconds=round(time.perf_counter() - t0, 1), final_model=str(out))
+    return run_stage(config, stage="sft", started=t0,
+                     data={"source": source, "records": len(records),
+                           "fingerprint": fingerprint(records),
+                           "ids": [r["id"] for r in records]},
+                     build=lambda: build_trainer(config, records))
