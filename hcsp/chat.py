@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from hcsp.errors import HcspError
 
@@ -52,16 +52,23 @@ def api_messages(messages: list[Message]) -> list[Message]:
     return out
 
 
+def _sdk(name: str) -> Any:
+    """A vendor SDK module, or a ModelError saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise ModelError(f"the {name} SDK is not installed",
+                         hint="pip install -e '.[llm]'") from e
+
+
 class AnthropicChat:
     """Claude through the official ``anthropic`` SDK (ANTHROPIC_API_KEY)."""
 
     def __init__(self, model: str | None = None, timeout: float = 60.0,
                  max_retries: int = 2) -> None:
-        try:
-            import anthropic
-        except ImportError as e:
-            raise ModelError("the anthropic SDK is not installed",
-                             hint="pip install -e '.[llm]'") from e
+        anthropic = _sdk("anthropic")
         self.model = model or os.environ.get("HCSP_ANTHROPIC_MODEL", "claude-sonnet-4-5")
         self.name = f"anthropic:{self.model}"
         self.client = anthropic.Anthropic(timeout=timeout, max_retries=max_retries)
@@ -94,11 +101,7 @@ class OpenAIChat:
 
     def __init__(self, model: str | None = None, base_url: str | None = None,
                  timeout: float = 60.0, max_retries: int = 2) -> None:
-        try:
-            import openai
-        except ImportError as e:
-            raise ModelError("the openai SDK is not installed",
-                             hint="pip install -e '.[llm]'") from e
+        openai = _sdk("openai")
         self.model = model or os.environ.get("HCSP_OPENAI_MODEL", "gpt-4o-mini")
         self.name = f"openai:{self.model}"
         base_url = base_url or os.environ.get("HCSP_OPENAI_BASE_URL")
