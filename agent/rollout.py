@@ -9,7 +9,6 @@ episode id. A line cut by a crash is dropped before appending.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -82,19 +81,18 @@ def run_rollouts(agent: Agent, questions: list[Question], out: Path, *, samples:
     todo = [(q, s) for q in questions for s in range(samples) if f"{q.id}:{s}" not in done]
     report = RolloutReport(out, planned=len(questions) * samples,
                            resumed=len(questions) * samples - len(todo))
-    lock = threading.Lock()
     t0 = time.perf_counter()
     with open(out, "a", encoding="utf-8") as fh, ThreadPoolExecutor(workers) as pool:
         futures = [pool.submit(agent.run, q, sample=s, seed=seed + s) for q, s in todo]
         for fut in as_completed(futures):
-            rec = fut.result()  # Agent.run records failures instead of raising
-            with lock:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                fh.flush()
-                report.written += 1
-                report.correct += bool(rec["correct"])
-                report.stop_reasons[rec["stop_reason"]] += 1
-                report.seconds = time.perf_counter() - t0
+            # Agent.run records failures instead of raising; only this thread writes
+            rec = fut.result()
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            fh.flush()
+            report.written += 1
+            report.correct += bool(rec["correct"])
+            report.stop_reasons[rec["stop_reason"]] += 1
+            report.seconds = time.perf_counter() - t0
             if progress is not None:
                 progress(report)
     report.seconds = time.perf_counter() - t0
