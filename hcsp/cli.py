@@ -45,7 +45,11 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM and SIGHUP unwind a command as Ctrl-C does,
+    so that an embedded engine it started is stopped (hcsp.signals)."""
+    from hcsp import signals
+
+    signals.install()
     sys.exit(app())
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from hcsp.errors import HcspError
+from hcsp.signals import Terminated
 
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -26,7 +27,10 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if e.hint:
                 err_console.print(f"[yellow]what to do:[/] {e.hint}", highlight=False)
             raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (hcsp.signals)
+            if isinstance(e, Terminated) and e.signame != "SIGINT":
+                err_console.print(f"[yellow]stopped by {e.signame}[/]")
+                raise typer.Exit(e.exit_code) from None
             err_console.print("[yellow]interrupted[/]; rerun with --resume to continue")
             raise typer.Exit(130) from None
 
