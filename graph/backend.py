@@ -6,11 +6,13 @@ temporal values, so both engines agree). Dialect differences live in graph.diale
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from graph.dialect import Dialect
-from graph.embedded import EmbeddedEngine
+from graph.embedded import EmbeddedEngine, EngineSupervisor
 from graph.errors import GraphError, GraphUnavailable, QueryError
 
 GRAPH_NAME = "kg"
@@ -42,13 +44,20 @@ class GraphBackend(Protocol):
         """Release the connection (and stop an engine this backend started)."""
         ...
 
+    def engine_info(self) -> dict[str, Any]:
+        """What runs the database: kind, pid, uptime, owned/supervised, restarts."""
+        ...
+
 
 class FalkorBackend:
     """The embedded FalkorDB engine, reached over its unix socket."""
 
     dialect = Dialect.FALKORDB
 
-    def __init__(self, path: str, *, autostart: bool = True, graph_name: str = GRAPH_NAME) -> None:
+    def __init__(self, path: str, *, autostart: bool = True, graph_name: str = GRAPH_NAME,
+                 supervise: bool = False) -> None:
+        """``supervise``: if this backend starts (or adopts) the engine, restart it when
+        it dies (graph.embedded.EngineSupervisor) until close()."""
         import redis
         from falkordb import FalkorDB
 
@@ -56,18 +65,25 @@ class FalkorBackend:
         self.uri = str(self.engine.path)
         status = self.engine.status()
         self.owns_engine = False
-        if not status.running:
-            if not autostart:
-                raise GraphUnavailable(f"the embedded engine for {self.uri} is not running",
-                                       hint="run `hcsp graph start`")
-            self.owns_engine = self.engine.start()
+        self._supervisor: EngineSupervisor | None = None
+        if not status.running and not autostart:
+            raise GraphUnavailable(f"the embedded engine for {self.uri} is not running",
+                                   hint="run `hcsp graph start`")
+        try:
+            # start() also adopts an engine whose owner was killed (then we own it).
+            self.owns_engine = autostart and self.engine.start()
             status = self.engine.status()
-        self._redis_errors = (redis.ConnectionError, redis.TimeoutError)
-        self._response_error = redis.ResponseError
-        self.db = FalkorDB(unix_socket_path=status.socket)
-        self.graph = self.db.select_graph(graph_name)
-        # A write query creates the graph's key, so reads never meet a missing graph.
-        self._run("RETURN 1 AS ok", None, False)
+            if self.owns_engine and supervise:
+                self._supervisor = EngineSupervisor(self.engine).start()
+            self._redis_errors = (redis.ConnectionError, redis.TimeoutError)
+            self._response_error = redis.ResponseError
+            self.db = FalkorDB(unix_socket_path=status.socket or self.engine.socket_path)
+            self.graph = self.db.select_graph(graph_name)
+            # A write query creates the graph's key, so reads never meet a missing graph.
+            self._run("RETURN 1 AS ok", None, False)
+        except BaseException:
+            self._release_engine()
+            raise
 
     def _run(self, query: str, params: dict[str, Any] | None,
              read_only: bool) -> list[dict[str, Any]]:
@@ -76,8 +92,7 @@ class FalkorBackend:
                    else self.graph.query(query, params))
         except self._redis_errors as e:
             raise GraphUnavailable(f"the embedded engine at {self.uri} stopped answering: {e}",
-                                   hint="run `hcsp graph status`; restart with `hcsp graph start`"
-                                   ) from e
+                                   hint=self._down_hint()) from e
         except self._response_error as e:
             raise QueryError(f"the embedded engine rejected a query: {e}",
                              hint=f"query was: {' '.join(query.split())[:300]}") from e
@@ -97,7 +112,17 @@ class FalkorBackend:
             self.db.connection.ping()
         except self._redis_errors as e:
             raise GraphUnavailable(f"the embedded engine at {self.uri} does not answer: {e}",
-                                   hint="run `hcsp graph start`") from e
+                                   hint=self._down_hint()) from e
+
+    def _down_hint(self) -> str:
+        info = self.engine.info()
+        if info["supervised"]:
+            return (f"it is being restarted by its supervisor (pid {info['supervisor_pid']}); "
+                    "retry in a second")
+        return "run `hcsp graph status`; restart with `hcsp graph start`"
+
+    def engine_info(self) -> dict[str, Any]:
+        return self.engine.info()
 
     def sync(self) -> None:
         # WAITAOF returns once the append-only file is fsynced past our last write.
@@ -117,9 +142,15 @@ class FalkorBackend:
         try:
             self.db.connection.close()
         finally:
-            if self.owns_engine:
-                self.engine.stop()
-                self.owns_engine = False
+            self._release_engine()
+
+    def _release_engine(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.stop()
+            self._supervisor = None
+        if self.owns_engine:
+            self.engine.stop()
+            self.owns_engine = False
 
 
 class Neo4jBackend:
@@ -178,6 +209,16 @@ class Neo4jBackend:
     def close(self) -> None:
         self.driver.close()
 
+    def engine_info(self) -> dict[str, Any]:
+        return neo4j_info(self.uri)
+
+
+def neo4j_info(uri: str) -> dict[str, Any]:
+    """Neo4j runs on its own: never owned, never restarted by us, only reconnected to."""
+    return {"kind": "neo4j", "uri": uri, "running": None, "pid": None, "uptime_s": None,
+            "owner_pid": None, "supervised": False, "supervisor_pid": None, "restarts": 0,
+            "gave_up": None}
+
 
 def is_neo4j_uri(uri: str) -> bool:
     """True for bolt://, neo4j:// and their +s/+ssc variants."""
@@ -198,9 +239,44 @@ def embedded_path(uri: str) -> str:
 
 
 def open_backend(uri: str, *, user: str = "neo4j", password: str = "",
-                 database: str | None = None, autostart: bool = True) -> GraphBackend:
+                 database: str | None = None, autostart: bool = True,
+                 supervise: bool = False) -> GraphBackend:
     """Open the database a URI names: Neo4j for bolt/neo4j URIs, else the embedded
-    engine in that folder (started on demand unless ``autostart`` is False)."""
+    engine in that folder (started on demand unless ``autostart`` is False; restarted
+    when it dies if ``supervise`` and this call started it). Neo4j is never restarted
+    by us: its driver reconnects."""
     if is_neo4j_uri(uri):
         return Neo4jBackend(uri, user, password, database)
-    return FalkorBackend(os.path.expanduser(embedded_path(uri)), autostart=autostart)
+    return FalkorBackend(os.path.expanduser(embedded_path(uri)), autostart=autostart,
+                         supervise=supervise)
+
+
+def engine_info(uri: str) -> dict[str, Any]:
+    """engine_info() for a URI, without opening (or starting) anything."""
+    if is_neo4j_uri(uri):
+        return neo4j_info(uri)
+    return EmbeddedEngine(os.path.expanduser(embedded_path(uri))).info()
+
+
+@contextlib.contextmanager
+def hold_engine(uri: str, *, supervise: bool = True) -> Iterator[dict[str, Any] | None]:
+    """Keep the embedded engine for ``uri`` up while the block runs, for a parent whose
+    children (API workers) open the graph: start it here (or adopt it), supervise it if
+    this process owns it, and stop it at the end if so, on a signal too. One that was
+    already running (``hcsp graph start``) is left alone. Neo4j: nothing to hold."""
+    if is_neo4j_uri(uri):
+        yield None
+        return
+    engine = EmbeddedEngine(os.path.expanduser(embedded_path(uri)))
+    owned = False
+    supervisor: EngineSupervisor | None = None
+    try:
+        owned = engine.start()
+        if owned and supervise:
+            supervisor = EngineSupervisor(engine).start()
+        yield engine.info()
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        if owned:
+            engine.stop()

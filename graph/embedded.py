@@ -10,24 +10,39 @@ Persistence: an append-only file fsynced on every write (writes are large UNWIND
 batches, so this costs little), plus a snapshot on shutdown. A crash of the engine in
 the middle of an ingest loses nothing that was acknowledged; ingest's resume points
 (ingest.staging) are taken only after the engine confirms the data is on disk.
+
+Ownership: ``engine.json`` names the process that started the engine on demand (its
+*owner*; none for ``hcsp graph start``), and the process supervising it, if any. An
+owner stops its engine when it ends, on an error or a signal (hcsp.signals) as on
+success, and an ``atexit`` hook stops whatever a process still owns. An engine whose
+owner died without stopping it (SIGKILL) is adopted by the next command that opens the
+folder, which then stops it in its turn; one whose process died is replaced.
+:class:`EngineSupervisor` restarts an owned engine that dies (``hcsp serve`` uses it).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graph.errors import GraphUnavailable
+from hcsp.signals import deferred
+
+log = logging.getLogger("hcsp.engine")
 
 SOCKET_NAME = "engine.sock"
 STATE_NAME = "engine.json"
@@ -62,6 +77,15 @@ class EngineStatus:
     disk_bytes: int = 0
 
 
+def _reap(pid: int) -> int | None:
+    """Collect a child's exit status (so it is no zombie); None if not our child."""
+    try:
+        got, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return status if got else None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -75,6 +99,82 @@ def _pid_alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _me() -> dict[str, Any]:
+    pid = os.getpid()
+    return {"pid": pid, "start": _start_time(pid)}
+
+
+def _alive(ident: object) -> bool:
+    """True if the process ``{"pid", "start"}`` names is still the one running."""
+    if not isinstance(ident, dict) or not ident.get("pid"):
+        return False
+    pid = int(ident["pid"])
+    if not _pid_alive(pid):
+        return False
+    start = ident.get("start")
+    return start is None or _start_time(pid) in (None, start)
+
+
+def _is_me(ident: object) -> bool:
+    return isinstance(ident, dict) and ident.get("pid") == os.getpid() and _alive(ident)
+
+
+def engine_processes(path: str | os.PathLike[str]) -> list[int]:
+    """Pids of every engine process serving the folder ``path`` (found in /proc by
+    their command line, whatever engine.json says): for tests and the soak script."""
+    want = str(Path(path).expanduser().resolve())
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue
+        args = [a.decode(errors="replace") for a in argv]
+        if "--dir" in args and "--loadmodule" in args:
+            i = args.index("--dir")
+            if i + 1 < len(args) and args[i + 1] == want and _pid_alive(int(entry)):
+                pids.append(int(entry))
+    return sorted(pids)
+
+
+_OWNED: dict[str, tuple[int, EmbeddedEngine]] = {}
+_OWNED_LOCK = threading.Lock()
+
+
+def _own(engine: EmbeddedEngine) -> None:
+    with _OWNED_LOCK:
+        _OWNED[str(engine.path)] = (os.getpid(), engine)
+
+
+def _disown(engine: EmbeddedEngine) -> None:
+    with _OWNED_LOCK:
+        _OWNED.pop(str(engine.path), None)
+
+
+@atexit.register
+def _stop_owned() -> None:
+    """At exit, stop every engine this process still owns (a forked child inherits the
+    table, not the engines: it skips them)."""
+    with _OWNED_LOCK:
+        items = list(_OWNED.values())
+    for pid, engine in items:
+        if pid == os.getpid():
+            with contextlib.suppress(Exception):
+                engine.stop(owned_only=True)
 
 
 class EmbeddedEngine:
@@ -97,11 +197,46 @@ class EmbeddedEngine:
     def state_file(self) -> Path:
         return self.path / STATE_NAME
 
-    def _read_state(self) -> dict[str, object] | None:
+    def _read_state(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.state_file.read_text())
+            state = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
             return None
+        return state if isinstance(state, dict) else None
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        # Written whole and renamed: other processes (API workers) read it at any time.
+        tmp = self.state_file.with_name(f".{STATE_NAME}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, self.state_file)
+
+    def update_state(self, **changes: Any) -> None:
+        """Change fields of engine.json (under the folder's lock), if it exists."""
+        with self._lock():
+            state = self._read_state()
+            if state is not None:
+                self._write_state({**state, **changes})
+
+    def info(self) -> dict[str, Any]:
+        """What a status page says about the engine: pid, uptime, who owns it, whether
+        it is supervised, how many times it was restarted. Starts nothing."""
+        state = self._read_state() or {}
+        pid = int(state.get("pid") or 0) or None
+        running = bool(pid and _pid_alive(pid))
+        owner, sup = state.get("owner"), state.get("supervisor")
+        owner_alive = _alive(owner)
+        started = state.get("started_at")
+        return {
+            "kind": "embedded", "path": str(self.path), "running": running,
+            "pid": pid if running else None,
+            "uptime_s": round(time.time() - float(started), 1) if running and started else None,
+            "owner_pid": owner["pid"] if owner_alive else None,
+            "supervised": bool(owner_alive and _alive(sup) and sup["pid"] == owner["pid"]
+                               and not state.get("gave_up")),
+            "supervisor_pid": sup["pid"] if _alive(sup) else None,
+            "restarts": int(state.get("restarts") or 0),
+            "gave_up": state.get("gave_up"),
+        }
 
     # -- lifecycle ----------------------------------------------------------------------
     def status(self) -> EngineStatus:
@@ -116,38 +251,84 @@ class EmbeddedEngine:
                 return EngineStatus(self.path, True, pid, sock, disk)
         return EngineStatus(self.path, False, None, None, disk)
 
-    def start(self) -> bool:
-        """Start the server if it is not running. Returns True if this call started it."""
+    def start(self, *, detached: bool = False) -> bool:
+        """Start the server if it is not running. Returns True if the caller now owns it
+        (this call started it, or adopted one whose owner died) and so must stop it.
+
+        ``detached`` (``hcsp graph start``): the engine has no owner and outlives the
+        command. While another live process supervises this folder's engine, an engine
+        that is down is left to it (GraphUnavailable: retry shortly)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise GraphUnavailable(f"cannot create the graph folder {self.path}: {e}",
                                    hint="set HCSP_GRAPH_URI to a writable folder") from e
         with self._lock():
+            state = self._read_state() or {}
             if self.status().running:
-                return False
-            server, module = _binaries()
-            sock = self.socket_path
+                return self._adopt(state, detached)
+            sup = state.get("supervisor")
+            if not detached and _alive(sup) and not state.get("gave_up"):
+                raise GraphUnavailable(
+                    f"the embedded engine for {self.path} is down and being restarted by "
+                    f"its supervisor (pid {sup['pid']})", hint="retry in a second")
+            self._launch({"owner": None if detached else _me()})
+            return not detached
+
+    def _adopt(self, state: dict[str, Any], detached: bool) -> bool:
+        owner = state.get("owner")
+        if owner is None or _alive(owner):
+            return False
+        # Its owner was killed (SIGKILL) before it could stop it: take it over.
+        log.warning("adopting the embedded engine pid %s for %s: its owner (pid %s) is gone",
+                    state.get("pid"), self.path, owner.get("pid"))
+        self._write_state({**state, "owner": None if detached else _me(), "supervisor": None,
+                           "gave_up": None})
+        if detached:
+            return False
+        _own(self)
+        return True
+
+    def _launch(self, extra: dict[str, Any]) -> None:
+        """Start a server process (the folder's lock is held) and wait until it answers."""
+        server, module = _binaries()
+        sock = self.socket_path
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(sock)
+        log_file = self.path / LOG_NAME
+        cmd = [
+            server, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+            "--dir", str(self.path), "--dbfilename", SNAPSHOT_NAME,
+            "--appendonly", "yes", "--appendfsync", "always",
+            "--save", "900 1 300 100 60 100000",
+            "--logfile", str(log_file), "--daemonize", "no",
+            "--loadmodule", module,
+        ]
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            with deferred():  # a signal here must not leave a process nobody knows of
+                try:
+                    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, start_new_session=True)
+                except OSError as e:
+                    raise GraphUnavailable(f"cannot start the embedded engine: {e}",
+                                           hint="reinstall falkordblite") from e
+                self._write_state({"pid": proc.pid, "socket": sock, "started_at": time.time(),
+                                   "supervisor": None, "restarts": 0, **extra})
+                if extra.get("owner") is not None:
+                    _own(self)
+            self._wait_ready(proc, sock, log_file)
+        except BaseException:
+            # Failed or interrupted while starting: leave nothing running behind.
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                with contextlib.suppress(Exception):
+                    proc.wait(timeout=5)
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(sock)
-            log = self.path / LOG_NAME
-            cmd = [
-                server, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
-                "--dir", str(self.path), "--dbfilename", SNAPSHOT_NAME,
-                "--appendonly", "yes", "--appendfsync", "always",
-                "--save", "900 1 300 100 60 100000",
-                "--logfile", str(log), "--daemonize", "no",
-                "--loadmodule", module,
-            ]
-            try:
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-            except OSError as e:
-                raise GraphUnavailable(f"cannot start the embedded engine: {e}",
-                                       hint="reinstall falkordblite") from e
-            self.state_file.write_text(json.dumps({"pid": proc.pid, "socket": sock}))
-            self._wait_ready(proc, sock, log)
-            return True
+                self.state_file.unlink()
+            _disown(self)
+            raise
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], sock: str, log: Path) -> None:
         import redis
@@ -175,11 +356,24 @@ class EmbeddedEngine:
             f"the embedded engine did not answer within {self.start_timeout:.0f} s",
             hint=f"see {log}")
 
-    def stop(self, timeout: float = 60.0) -> bool:
-        """Save and stop the server. Returns True if one was running."""
+    def stop(self, timeout: float = 60.0, *, owned_only: bool = False) -> bool:
+        """Save and stop the server. Returns True if one was running. ``owned_only``:
+        only if this process owns it (the at-exit clean-up)."""
+        with deferred():  # a second Ctrl-C must not cut the save in half
+            return self._stop(timeout, owned_only)
+
+    def _stop(self, timeout: float, owned_only: bool) -> bool:
+        state = self._read_state() or {}
+        if owned_only and not _is_me(state.get("owner")):
+            _disown(self)
+            return False
         st = self.status()
+        _disown(self)
         if not st.running or st.pid is None:
             return False
+        # Tell a supervisor (ours or another process's) that this stop is on purpose.
+        with contextlib.suppress(OSError):
+            self._write_state({**state, "stopping": True})
         # Send SHUTDOWN SAVE without waiting for an answer: the server answers only by
         # closing the connection when its process ends, seconds after the save.
         try:
@@ -189,7 +383,8 @@ class EmbeddedEngine:
                 conn.sendall(b"*2\r\n$8\r\nSHUTDOWN\r\n$4\r\nSAVE\r\n")
                 time.sleep(0.01)
         except OSError:
-            os.kill(st.pid, signal.SIGTERM)  # SIGTERM also saves before exiting
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(st.pid, signal.SIGTERM)  # SIGTERM also saves before exiting
         # The server removes its socket only after the final snapshot is on disk. Its
         # module threads then take seconds to wind down (measured 4 s), with nothing
         # left to write, so once the socket is gone we end the process ourselves.
@@ -201,9 +396,9 @@ class EmbeddedEngine:
         while _pid_alive(st.pid) and time.monotonic() < grace:
             time.sleep(0.01)
         if _pid_alive(st.pid):
-            os.kill(st.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.waitpid(st.pid, os.WNOHANG)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(st.pid, signal.SIGKILL)
+        _reap(st.pid)
         with contextlib.suppress(FileNotFoundError):
             self.state_file.unlink()
         return True
@@ -232,3 +427,105 @@ class EmbeddedEngine:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+class EngineSupervisor:
+    """Restarts an engine this process owns when it dies (the OOM killer, a crash):
+    bounded retries with exponential backoff, each logged to ``hcsp.engine``. It leaves
+    alone an engine it does not own (``hcsp graph start``'s, or one taken over by
+    another process) and one stopped on purpose (``hcsp graph stop``).
+
+    While it is down, queries fail with GraphUnavailable (the API answers 503 with
+    Retry-After); clients reconnect to the same socket once it is back.
+    """
+
+    def __init__(self, engine: EmbeddedEngine, *, retries: int = 5, backoff: float = 0.25,
+                 max_backoff: float = 4.0, poll: float = 0.05, stable_after: float = 10.0
+                 ) -> None:
+        self.engine = engine
+        self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
+        self.poll, self.stable_after = poll, stable_after
+        self.restarts = 0
+        self.gave_up = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> EngineSupervisor:
+        state = self.engine._read_state() or {}
+        self.restarts = int(state.get("restarts") or 0)
+        self.engine.update_state(supervisor=_me(), gave_up=None)
+        self._thread = threading.Thread(target=self._run, name="hcsp-engine-supervisor",
+                                        daemon=True)
+        self._thread.start()
+        log.info("supervising the embedded engine pid %s for %s", state.get("pid"),
+                 self.engine.path)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        with contextlib.suppress(OSError):
+            state = self.engine._read_state()
+            if state is not None and _is_me(state.get("supervisor")):
+                self.engine.update_state(supervisor=None)
+
+    def _run(self) -> None:
+        quick_deaths = 0
+        while not self._stop.wait(self.poll):
+            state = self.engine._read_state()
+            if state is None or state.get("stopping") or not _is_me(state.get("owner")):
+                continue  # stopped on purpose, or not ours (any more): nothing to do
+            pid = int(state.get("pid") or 0)
+            if pid and _pid_alive(pid):
+                continue
+            status = _reap(pid) if pid else None
+            how = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+                   if status is not None and os.WIFSIGNALED(status)
+                   else f"exited with code {os.WEXITSTATUS(status)}" if status is not None
+                   else "is gone")
+            uptime = time.time() - float(state.get("started_at") or 0)
+            quick_deaths = quick_deaths + 1 if uptime < self.stable_after else 0
+            log.warning("the embedded engine pid %s for %s %s after %.1f s up; restarting it",
+                        pid, self.engine.path, how, uptime)
+            if quick_deaths > 1:  # dying again soon after a restart: back off
+                delay = min(self.max_backoff, self.backoff * 2 ** (quick_deaths - 2))
+                log.warning("it died %d times in a row within %.0f s of starting; waiting "
+                            "%.2f s first", quick_deaths, self.stable_after, delay)
+                if self._stop.wait(delay):
+                    return
+            if quick_deaths > self.retries or not self._restart():
+                self.gave_up = True
+                log.error("gave up restarting the embedded engine for %s; see %s",
+                          self.engine.path, self.engine.path / LOG_NAME)
+                with contextlib.suppress(OSError):
+                    self.engine.update_state(gave_up=time.time())
+                return
+
+    def _restart(self) -> bool:
+        delay = self.backoff
+        for attempt in range(1, self.retries + 1):
+            t = time.perf_counter()
+            try:
+                with self.engine._lock():
+                    state = self.engine._read_state() or {}
+                    if state.get("stopping") or not _is_me(state.get("owner")):
+                        return True  # someone stopped or took it meanwhile: not ours now
+                    pid = int(state.get("pid") or 0)
+                    if pid and _pid_alive(pid):
+                        return True
+                    self.engine._launch({"owner": _me(), "supervisor": _me(),
+                                         "restarts": self.restarts + 1})
+                self.restarts += 1
+                log.warning("restarted the embedded engine for %s in %.2f s (pid %s, "
+                            "restart %d)", self.engine.path, time.perf_counter() - t,
+                            (self.engine._read_state() or {}).get("pid"), self.restarts)
+                return True
+            except GraphUnavailable as e:
+                log.warning("restart %d/%d of the embedded engine failed: %s; next try in "
+                            "%.2f s", attempt, self.retries, e.message, delay)
+            if self._stop.wait(delay):
+                return True
+            delay = min(self.max_backoff, delay * 2)
+        return False
