@@ -1,13 +1,31 @@
-"""``hcsp serve``: run the API with uvicorn."""
+"""``hcsp serve``: run the API with uvicorn.
+
+The embedded engine is started (or adopted) here, in the one process that outlives the
+workers, and supervised here: restarted when it dies. Workers only connect to it. On
+SIGTERM, SIGINT or SIGHUP the server shuts down and the engine it started is stopped
+(with ``--workers N``, SIGHUP keeps uvicorn's meaning: replace the workers).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 from typing import Annotated
 
 import typer
 
 from hcsp.cliutil import friendly_errors
+
+
+def _log_engine_events() -> None:
+    """The supervisor's messages (hcsp.engine) go to stderr like uvicorn's own."""
+    logger = logging.getLogger("hcsp")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 @friendly_errors
@@ -23,18 +41,30 @@ def serve_command(
     """Serve questions, trees and stats over REST (OpenAPI at /docs)."""
     import uvicorn
 
-    from graph.backend import embedded_path, is_neo4j_uri
-    from graph.embedded import EmbeddedEngine
+    from graph.backend import hold_engine
     from hcsp.settings import get_settings
 
     uri = graph_uri or get_settings().graph_uri
     os.environ["HCSP_GRAPH_URI"] = uri  # the workers read it
-    engine = None if is_neo4j_uri(uri) else EmbeddedEngine(embedded_path(uri))
-    # The engine is started here, not by a worker, so that no worker stops it on exit.
-    started = engine.start() if engine is not None else False
-    try:
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level)
-    finally:
-        if started and engine is not None:
-            engine.stop()
+    _log_engine_events()
+    with hold_engine(uri, supervise=True):
+        if workers > 1:
+            uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
+                        workers=workers, log_level=log_level)
+            return
+        config = uvicorn.Config("api.main:create_app", factory=True, host=host, port=port,
+                                log_level=log_level)
+        server = uvicorn.Server(config)
+
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal
+        # (our handler: hcsp.signals); SIGHUP it leaves alone, so ask it the same way.
+        def hangup(signum: int, frame: object) -> None:
+            server.should_exit = True
+
+        previous = signal.signal(signal.SIGHUP, hangup)
+        try:
+            server.run()
+        finally:
+            signal.signal(signal.SIGHUP, previous)
+        if not server.started:
+            raise typer.Exit(3)  # it could not bind the port: uvicorn said why

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -12,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
-from graph.backend import GraphBackend, open_backend
+from graph.backend import GraphBackend, engine_info, open_backend
 from graph.errors import GraphUnavailable
 from graph.schema import apply_schema
 from hcsp.settings import Settings
@@ -21,8 +22,11 @@ from synth.sampler import Sampler, SynthConfig
 
 class GraphHandle:
     """The API's one connection. If the graph is down at start or goes down later,
-    requests get 503 and the handle retries (at most once a second) until it is back;
-    no restart of the API is needed."""
+    requests get 503 (with Retry-After) and the handle retries (at most once a second)
+    until it is back; no restart of the API is needed. An embedded engine that this
+    handle starts is also supervised: restarted when it dies (graph.embedded). One that
+    ``hcsp serve``'s parent process started is supervised there; one that runs on its
+    own (``hcsp graph start``, Neo4j) is only reconnected to."""
 
     def __init__(self, settings: Settings, uri: str | None = None) -> None:
         self.settings = settings
@@ -46,7 +50,7 @@ class GraphHandle:
                 try:
                     backend = open_backend(self.uri, user=s.neo4j_user,
                                            password=s.neo4j_password.get_secret_value(),
-                                           database=s.neo4j_database)
+                                           database=s.neo4j_database, supervise=True)
                     apply_schema(backend)
                 except GraphUnavailable as e:
                     self.last_error = e.message
@@ -57,6 +61,15 @@ class GraphHandle:
     def check(self) -> None:
         """Ping the graph; GraphUnavailable if it does not answer."""
         self.get().ping()
+
+    def engine_info(self) -> dict[str, object]:
+        """The engine behind the graph (graph.backend engine_info), from this API's
+        side: ``owned`` is true when this API (this process or the `hcsp serve` parent
+        of its workers) started it."""
+        backend = self._backend
+        info = backend.engine_info() if backend is not None else engine_info(self.uri)
+        owner = info.get("owner_pid")
+        return {**info, "owned": owner is not None and owner in (os.getpid(), os.getppid())}
 
     def close(self) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from api import errors
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, graph_uri: str | None = None) -
         app.state.settings = settings
         app.state.generation = GenerationStats()
         app.state.samplers = SamplerCache(settings.api_sampler_ttl_s)
+        app.state.health_limiter = anyio.CapacityLimiter(4)  # /readyz's own threads
         try:
             handle.get()  # connect now; a graph that is down is retried per request
         except GraphUnavailable:

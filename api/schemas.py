@@ -91,3 +91,6 @@ class Stats(BaseModel):
     pool: dict[str, int] = Field(description="Stored questions by number of vertices.")
     generation: dict[str, Any] = Field(description="Since the API started: attempts, "
                                        "accepted, rejected by reason, acceptance rate.")
+    engine: dict[str, Any] = Field(description="The engine behind the graph: kind, pid, "
+                                   "uptime_s, owned (started by this API), supervised, "
+                                   "restarts (as in /readyz).")

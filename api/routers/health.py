@@ -6,11 +6,14 @@ import threading
 from collections import Counter
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from api.deps import BackendDep, HandleDep, Reader
 from api.schemas import Stats
 from graph import queries as Q
+from graph.errors import GraphUnavailable
 from graph.store import graph_stats
 from synth.pipeline import SynthReport
 
@@ -46,15 +49,29 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(handle: HandleDep) -> dict[str, str]:
-    """Ready only when the graph answers (503 otherwise)."""
-    handle.check()
-    return {"status": "ready", "graph": handle.uri}
+async def readyz(handle: HandleDep, request: Request) -> JSONResponse:
+    """Ready only when the graph answers (503 with Retry-After otherwise). ``engine``
+    says what runs it: pid, uptime, whether this API owns and supervises it, restarts.
+
+    It runs on its own few threads, so that it answers at once even while every
+    request thread is busy generating."""
+    limiter = request.app.state.health_limiter
+    try:
+        await anyio.to_thread.run_sync(handle.check, limiter=limiter)
+    except GraphUnavailable as e:
+        info = await anyio.to_thread.run_sync(handle.engine_info, limiter=limiter)
+        return JSONResponse({"status": "unavailable", "error": e.message, "hint": e.hint,
+                             "graph": handle.uri, "engine": info}, status_code=503,
+                            headers={"Retry-After": "1"})
+    info = await anyio.to_thread.run_sync(handle.engine_info, limiter=limiter)
+    return JSONResponse({"status": "ready", "graph": handle.uri, "engine": info})
 
 
 @router.get("/v1/stats", dependencies=[Reader])
-def stats(backend: BackendDep, request: Request) -> Stats:
-    """Graph counts, the question pool by number of vertices, generation rates."""
+def stats(backend: BackendDep, handle: HandleDep, request: Request) -> Stats:
+    """Graph counts, the question pool by number of vertices, generation rates, and the
+    engine (as in /readyz)."""
     pool = {str(r["n_vertices"]): int(r["n"]) for r in backend.read(Q.COUNT_TREES)}
     return Stats(graph=graph_stats(backend).as_dict(), pool=pool,
-                 generation=request.app.state.generation.as_dict())
+                 generation=request.app.state.generation.as_dict(),
+                 engine=handle.engine_info())
