@@ -70,10 +70,13 @@ class Template:
 
 @dataclass(slots=True)
 class Link:
-    """A body link: the target as written (not yet resolved) and its sentence."""
+    """A body link: the target as written (not yet resolved), its sentence, and its
+    anchor: the text the link shows in that sentence (label or target, with the link
+    trail: ``[[Daugava|the Daugava]]s`` shows "the Daugavas")."""
 
     target: str
     sentence: str
+    anchor: str
 
 
 @dataclass(slots=True)
@@ -102,6 +105,17 @@ def normalize_title(raw: str) -> str:
     if t.startswith(":"):
         t = t[1:].lstrip()
     return t[:1].upper() + t[1:] if t else t
+
+
+def infobox_name(name: str) -> str:
+    """An infobox template's name as MediaWiki resolves it: spaces collapsed, first
+    letter upper case (the rest is kept as written).
+
+    >>> infobox_name("automatic  taxobox"), infobox_name("Infobox officeholder")
+    ('Automatic taxobox', 'Infobox officeholder')
+    """
+    name = _RE_SPACES.sub(" ", name.replace("_", " ")).strip()
+    return name[:1].upper() + name[1:]
 
 
 def template_name(body: str) -> str:
@@ -216,7 +230,7 @@ class WikitextParser:
         body, templates = strip_templates(text)
         self._read_templates(templates, art)
         body = self._strip_nested_links(body, art)
-        targets: list[str] = []
+        targets: list[tuple[str, str]] = []
         body = _RE_LINK.sub(lambda m: self._replace_link(m, art, targets), body)
         self._sentences(body, targets, art)
         return art
@@ -263,7 +277,8 @@ class WikitextParser:
         out.append(body[pos:])
         return "".join(out)
 
-    def _replace_link(self, m: re.Match[str], art: ParsedArticle, targets: list[str]) -> str:
+    def _replace_link(self, m: re.Match[str], art: ParsedArticle,
+                      targets: list[tuple[str, str]]) -> str:
         raw_target = m.group(1)
         label = m.group(2)
         trail = m.group(3)
@@ -284,8 +299,8 @@ class WikitextParser:
         if target.startswith(":") and ":" in target[1:]:
             return (label if label is not None else target[1:]) + trail
         title = normalize_title(target)
-        if label is None:
-            text = raw_target.strip().lstrip(":")
+        if label is None:  # shown as written, underscores as spaces
+            text = raw_target.strip().lstrip(":").replace("_", " ")
         elif label == "":  # the "pipe trick": [[Paris, Texas|]] shows "Paris"
             text = re.sub(r"\s*\(.*\)$|,.*$", "", title)
         else:
@@ -293,7 +308,7 @@ class WikitextParser:
         text += trail
         if not title:
             return text
-        targets.append(title)
+        targets.append((title, anchor_text(text)))
         return f"\x01{len(targets) - 1}\x02{text}"
 
     def paragraphs(self, text: str) -> list[str]:
@@ -314,7 +329,8 @@ class WikitextParser:
                 out.append(para)
         return out
 
-    def _sentences(self, body: str, targets: list[str], art: ParsedArticle) -> None:
+    def _sentences(self, body: str, targets: list[tuple[str, str]],
+                   art: ParsedArticle) -> None:
         body = _plain(body)
         seen: set[tuple[str, str]] = set()
         for para in body.split("\n"):
@@ -330,12 +346,12 @@ class WikitextParser:
                 if art.first_sentence is None and len(clean) > 20 and not marks_only(clean):
                     art.first_sentence = clean
                 for idx in marks:
-                    target = targets[int(idx)]
+                    target, anchor = targets[int(idx)]
                     key = (target, clean)
                     if key in seen:
                         continue
                     seen.add(key)
-                    art.links.append(Link(target, clean))
+                    art.links.append(Link(target, clean, anchor))
 
 
 def _plain(body: str) -> str:
@@ -349,6 +365,15 @@ def _plain(body: str) -> str:
     body = _RE_MAGIC.sub("", body)
     body = _RE_LIST_PREFIX.sub("", body)
     return html.unescape(body)
+
+
+def anchor_text(text: str) -> str:
+    """A link's shown text as plain text, the way it reads in its plain sentence.
+
+    >>> anchor_text("''the  Daugava''s")
+    'the Daugavas'
+    """
+    return _RE_SPACES.sub(" ", _plain(text).replace("\n", " ")).strip()
 
 
 def marks_only(s: str) -> bool:
@@ -367,7 +392,7 @@ def split_sentences(paragraph: str) -> list[str]:
     start = 0
     for m in _RE_SENTENCE_END.finditer(paragraph):
         end = m.start() + 1
-        word_start = paragraph.rfind(" ", start, end - 1) + 1
+        word_start = max(start, paragraph.rfind(" ", start, end - 1) + 1)
         word = _RE_MARK.sub("", paragraph[word_start:end - 1]).lower().lstrip("(\"'")
         if word in _NO_SPLIT_AFTER or (len(word) == 1 and word.isalpha()):
             continue

@@ -37,6 +37,19 @@ def test_links_keep_their_sentence_and_resolve_pipes_and_trails(parser: Wikitext
     assert art.first_sentence == "Foo is a city in South Korea."
 
 
+def test_links_keep_the_text_they_show_as_their_anchor(parser: WikitextParser) -> None:
+    art = parser.parse(
+        "Riga lies on [[Daugava|the Daugava]]s. It has many [[bridge]]s and a "
+        "[[Riga Cathedral|''cathedral'']]. See [[Paris, Texas|]] and [[:riga_port]].\n"
+        "Again [[Daugava|the river]].")
+    anchors = {(lk.target, lk.anchor) for lk in art.links}
+    assert anchors == {("Daugava", "the Daugavas"), ("Bridge", "bridges"),
+                       ("Riga Cathedral", "cathedral"), ("Paris, Texas", "Paris"),
+                       ("Riga port", "riga port"), ("Daugava", "the river")}
+    for lk in art.links:
+        assert lk.anchor in lk.sentence
+
+
 def test_templates_tables_refs_and_comments_are_not_text(parser: WikitextParser) -> None:
     art = parser.parse(
         "{{Infobox person|name=X|birth_place=[[Oslo]]}}<!-- [[Hidden]] -->"
@@ -139,6 +152,7 @@ def test_real_lincoln_page() -> None:
     text, ns = _real_page(ENWIKI, "Abraham Lincoln")
     art = WikitextParser(ns, disambiguation_templates=DISAMBIGUATION_TEMPLATES).parse(text)
     assert art.infobox is not None and art.infobox.name == "Infobox officeholder"
+    assert sum(lk.anchor in lk.sentence for lk in art.links) >= 0.98 * len(art.links)
     facts = {(f.key, f.kind): f for f in infobox_facts(art.infobox, ns)}
     assert facts[("birth_date", "date")].date == "1809-02-12"
     assert facts[("death_date", "date")].date == "1865-04-15"
