@@ -2,12 +2,15 @@
 
 Queries take labels and types from these enums, never from input.
 
-    (:Entity {title, page_id, description, aliases, disambiguation, stub,
-              rand, bucket, popularity, out_links, n_facts})
-    (:Entity)-[:LINKS_TO {sentence}]->(:Entity)          body links, via redirects
+    (:Entity {title, page_id, description, short_description, infobox, aliases,
+              disambiguation, stub, rand, bucket, popularity, out_links, n_facts})
+        infobox: the infobox template's name ("Infobox officeholder") or null
+    (:Entity)-[:LINKS_TO {sentence, anchor}]->(:Entity)  body links, via redirects;
+        anchor: the text the link shows in its sentence
     (:Entity)-[:FACT {key, text, raw}]->(:Entity)        infobox values that link
-    (:Entity)-[:HAS_FACT {key}]->(:Fact {id, key, kind, text, raw,
-                                         num, unit, year, month, day, date})
+    (:Entity)-[:HAS_FACT {key}]->(:Fact {id, key, kind, text, raw, num, num_hi,
+                                         unit, year, month, day, date, bk_*})
+        kind: date | year | number | range (num..num_hi) | text
     (:Entity)-[:IN_CATEGORY]->(:Category {name})
     (:Dump {source, dbname, sitename, ...})              one per ingested dump
     (:Migration {id})                                    applied schema steps

@@ -19,8 +19,8 @@ from typing import Any, TextIO
 ARRAY_DELIMITER = "|"  # no MediaWiki title contains "|"
 _TYPES = {
     "page_id": "long", "text_bytes": "long", "popularity": "long", "out_links": "long",
-    "n_facts": "long", "bucket": "int", "rand": "double", "num": "double", "year": "long",
-    "month": "int", "day": "int", "bk_v": "int", "disambiguation": "boolean",
+    "n_facts": "long", "bucket": "int", "rand": "double", "num": "double", "num_hi": "double",
+    "year": "long", "month": "int", "day": "int", "bk_v": "int", "disambiguation": "boolean",
     "stub": "boolean", "aliases": "string[]",
 }
 

@@ -23,6 +23,7 @@ UPSERT_ENTITIES = f"""
 UNWIND $rows AS row
 MERGE (e:{E} {{title: row.title}})
 SET e.page_id = row.page_id, e.description = row.description,
+    e.infobox = row.infobox, e.short_description = row.short_description,
     e.disambiguation = row.disambiguation, e.stub = false,
     e.rand = row.rand, e.bucket = row.bucket, e.text_bytes = row.text_bytes
 """
@@ -54,8 +55,8 @@ UNWIND $rows AS row
 MATCH (e:{E} {{title: row.title}})
 MERGE (f:{F} {{id: row.id}})
 SET f.key = row.key, f.kind = row.kind, f.text = row.text, f.raw = row.raw,
-    f.num = row.num, f.unit = row.unit, f.year = row.year, f.month = row.month,
-    f.day = row.day, f.date = row.date, f.bk_v = row.bk_v,
+    f.num = row.num, f.num_hi = row.num_hi, f.unit = row.unit, f.year = row.year,
+    f.month = row.month, f.day = row.day, f.date = row.date, f.bk_v = row.bk_v,
     f.bk_decade = row.bk_decade, f.bk_part = row.bk_part, f.bk_century = row.bk_century,
     f.bk_season = row.bk_season, f.bk_lead = row.bk_lead, f.bk_mag = row.bk_mag
 MERGE (e)-[h:{Rel.HAS_FACT}]->(f)
@@ -74,7 +75,7 @@ UNWIND $rows AS row
 MATCH (a:{E} {{title: row.src}})
 MATCH (b:{E} {{title: row.dst}})
 MERGE (a)-[r:{Rel.LINKS_TO}]->(b)
-ON CREATE SET r.sentence = row.sentence
+ON CREATE SET r.sentence = row.sentence, r.anchor = row.anchor
 """
 
 UPSERT_ENTITY_FACTS = f"""
@@ -126,6 +127,7 @@ LIST_DUMPS = f"MATCH (d:{D}) RETURN d.source AS source, d.dbname AS dbname, " \
 ENTITY_BY_TITLE = f"""
 MATCH (e:{E} {{title: $title}})
 RETURN e.title AS title, e.page_id AS page_id, e.description AS description,
+       e.infobox AS infobox, e.short_description AS short_description,
        e.aliases AS aliases, e.disambiguation AS disambiguation, e.stub AS stub,
        e.popularity AS popularity, e.out_links AS out_links, e.n_facts AS n_facts,
        e.rand AS rand, e.bucket AS bucket
@@ -137,8 +139,9 @@ RETURN e.title AS title
 """
 LITERAL_FACTS_OF = f"""
 MATCH (e:{E} {{title: $title}})-[:{Rel.HAS_FACT}]->(f:{F})
-RETURN f.key AS key, f.kind AS kind, f.text AS text, f.num AS num, f.unit AS unit,
-       f.year AS year, f.month AS month, f.day AS day, f.date AS date, f.raw AS raw
+RETURN f.key AS key, f.kind AS kind, f.text AS text, f.num AS num, f.num_hi AS num_hi,
+       f.unit AS unit, f.year AS year, f.month AS month, f.day AS day, f.date AS date,
+       f.raw AS raw
 ORDER BY key, text
 """
 ENTITY_FACTS_OF = f"""
@@ -148,7 +151,7 @@ ORDER BY key, target
 """
 LINKS_OF = f"""
 MATCH (e:{E} {{title: $title}})-[r:{Rel.LINKS_TO}]->(t:{E})
-RETURN t.title AS target, r.sentence AS sentence
+RETURN t.title AS target, r.sentence AS sentence, r.anchor AS anchor
 ORDER BY target
 """
 CATEGORIES_OF = f"""
@@ -187,12 +190,12 @@ ORDER BY key, title
 """
 NEIGHBOURS_LINK_OUT = f"""
 MATCH (v:{E} {{title: $title}})-[r:{Rel.LINKS_TO}]->(u:{E})
-RETURN r.sentence AS sentence, {_NEIGHBOUR}
+RETURN r.sentence AS sentence, r.anchor AS anchor, {_NEIGHBOUR}
 ORDER BY title
 """
 NEIGHBOURS_LINK_IN = f"""
 MATCH (u:{E})-[r:{Rel.LINKS_TO}]->(v:{E} {{title: $title}})
-RETURN r.sentence AS sentence, {_NEIGHBOUR}
+RETURN r.sentence AS sentence, r.anchor AS anchor, {_NEIGHBOUR}
 ORDER BY title
 """
 ALIASES_OF = f"""
@@ -273,6 +276,7 @@ RETURN count(DISTINCT t) AS n
 EXPORT_ENTITIES = f"""
 MATCH (e:{E})
 RETURN e.title AS title, e.page_id AS page_id, e.description AS description,
+       e.infobox AS infobox, e.short_description AS short_description,
        e.aliases AS aliases, e.disambiguation AS disambiguation, e.stub AS stub,
        e.rand AS rand, e.bucket AS bucket, e.text_bytes AS text_bytes,
        e.popularity AS popularity, e.out_links AS out_links, e.n_facts AS n_facts
@@ -281,7 +285,7 @@ SKIP $skip LIMIT $limit
 """
 EXPORT_LINKS = f"""
 MATCH (a:{E})-[r:{Rel.LINKS_TO}]->(b:{E})
-RETURN a.title AS src, b.title AS dst, r.sentence AS sentence
+RETURN a.title AS src, b.title AS dst, r.sentence AS sentence, r.anchor AS anchor
 ORDER BY src, dst
 SKIP $skip LIMIT $limit
 """
@@ -294,8 +298,8 @@ SKIP $skip LIMIT $limit
 EXPORT_LITERAL_FACTS = f"""
 MATCH (e:{E})-[h:{Rel.HAS_FACT}]->(f:{F})
 RETURN e.title AS title, h.key AS hkey, f.id AS id, f.key AS key, f.kind AS kind,
-       f.text AS text, f.raw AS raw, f.num AS num, f.unit AS unit, f.year AS year,
-       f.month AS month, f.day AS day, f.date AS date, f.bk_v AS bk_v,
+       f.text AS text, f.raw AS raw, f.num AS num, f.num_hi AS num_hi, f.unit AS unit,
+       f.year AS year, f.month AS month, f.day AS day, f.date AS date, f.bk_v AS bk_v,
        f.bk_decade AS bk_decade, f.bk_part AS bk_part, f.bk_century AS bk_century,
        f.bk_season AS bk_season, f.bk_lead AS bk_lead, f.bk_mag AS bk_mag
 ORDER BY id

@@ -66,7 +66,8 @@ class Resolver:
         return final
 
     def links(self, count: bool = True) -> Iterator[dict[str, Any]]:
-        """Resolved links, one per (source, target): the first sentence wins."""
+        """Resolved links, one per (source, target): the first sentence wins, with the
+        anchor the link shows in it (None when empty, or staged by an older version)."""
         seen: set[str] = set()
         current = None
         for row in self.staging.rows("links"):
@@ -78,7 +79,8 @@ class Resolver:
             if dst is None or dst in seen:
                 continue
             seen.add(dst)
-            yield {"src": row[0], "dst": dst, "sentence": row[2]}
+            yield {"src": row[0], "dst": dst, "sentence": row[2],
+                   "anchor": (row[3] if len(row) > 3 else "") or None}
 
     def entity_facts(self, count: bool = True) -> Iterator[dict[str, Any]]:
         """Resolved linked infobox values, one per (source, key, target)."""
@@ -156,7 +158,7 @@ class MergeLoader:
         b, bs = self.backend, self.bs
         apply_schema(b)
         for what, query, rows in (
-                ("entities", Q.UPSERT_ENTITIES, staging.records("entities")),
+                ("entities", Q.UPSERT_ENTITIES, _entities(staging)),
                 ("literal_facts", Q.UPSERT_LITERAL_FACTS, _facts(staging)),
                 ("category_edges", Q.UPSERT_CATEGORIES, _categories(staging))):
             for batch in _batches(rows, bs):
@@ -193,15 +195,25 @@ def _stub_row(title: str) -> dict[str, Any]:
     return {"title": title, "rand": r, "bucket": bucket}
 
 
-ENTITY_PROPS = ("title", "page_id", "description", "disambiguation", "stub", "rand", "bucket",
-                "text_bytes", "aliases", "popularity", "out_links", "n_facts")
-FACT_PROPS = ("id", "key", "kind", "text", "raw", "num", "unit", "year", "month", "day", "date",
-              "bk_v", *BUCKET_PROPS)
+ENTITY_PROPS = ("title", "page_id", "description", "infobox", "short_description",
+                "disambiguation", "stub", "rand", "bucket", "text_bytes", "aliases", "popularity",
+                "out_links", "n_facts")
+FACT_PROPS = ("id", "key", "kind", "text", "raw", "num", "num_hi", "unit", "year", "month", "day",
+              "date", "bk_v", *BUCKET_PROPS)
+
+
+def _entities(staging: Staging) -> Iterator[dict[str, Any]]:
+    """Staged entities, with every property (None where one was staged without it)."""
+    for rec in staging.records("entities"):
+        rec.setdefault("infobox", None)
+        rec.setdefault("short_description", None)
+        yield rec
 
 
 def _facts(staging: Staging) -> Iterator[dict[str, Any]]:
     """Staged literal facts with their blur buckets (graph.buckets)."""
     for rec in staging.records("facts"):
+        rec.setdefault("num_hi", None)
         rec.update(fact_bucket_props(rec))
         yield rec
 
@@ -244,14 +256,16 @@ class BulkLoader:
         self.progress("entities", 0)
         w = self.writer or BulkWriter(self.backend)
         w.begin_nodes(Label.ENTITY, ENTITY_PROPS)
-        for rec in staging.records("entities"):
+        for rec in _entities(staging):
             title = rec["title"]
-            w.node([title, rec["page_id"], rec["description"], rec["disambiguation"], False,
-                    rec["rand"], rec["bucket"], rec["text_bytes"], aliases.get(title),
-                    inn[title], out[title], nfacts[title]])
+            w.node([title, rec["page_id"], rec["description"], rec["infobox"],
+                    rec["short_description"], rec["disambiguation"], False, rec["rand"],
+                    rec["bucket"], rec["text_bytes"], aliases.get(title), inn[title], out[title],
+                    nfacts[title]])
         for title in stubs:
             r, bucket = rand_of(title)
-            w.node([title, None, None, False, True, r, bucket, None, None, inn[title], 0, 0])
+            w.node([title, None, None, None, None, False, True, r, bucket, None, None,
+                    inn[title], 0, 0])
         written["entities"] += len(ids) - len(stubs)
         written["stubs"] += len(stubs)
         written["alias_sets"] += len(aliases)
@@ -276,9 +290,9 @@ class BulkLoader:
         for row in _categories(staging):
             w.edge(ids[row["title"]], cat_ids[row["name"]], [])
             written["category_edges"] += 1
-        w.begin_edges(Rel.LINKS_TO, ("sentence",))
+        w.begin_edges(Rel.LINKS_TO, ("sentence", "anchor"))
         for lk in resolver.links(count=False):
-            w.edge(ids[lk["src"]], ids[lk["dst"]], [lk["sentence"]])
+            w.edge(ids[lk["src"]], ids[lk["dst"]], [lk["sentence"], lk["anchor"]])
             written["links"] += 1
             if written["links"] % 100_000 == 0:
                 self.progress("links", written["links"])

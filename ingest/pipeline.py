@@ -29,8 +29,13 @@ from ingest.errors import DumpError, IngestError
 from ingest.load import BulkLoader, LoadProgress, Resolver, choose_loader, rand_of
 from ingest.staging import Checkpoint, Staging
 from ingest.steps import MapStep, PageFilter, Skip, Step, chain, merged_stats
-from ingest.values import infobox_facts
-from ingest.wikitext import DISAMBIGUATION_TEMPLATES, WikitextParser, normalize_title
+from ingest.values import category_year_facts, infobox_facts
+from ingest.wikitext import (
+    DISAMBIGUATION_TEMPLATES,
+    WikitextParser,
+    infobox_name,
+    normalize_title,
+)
 
 _RE_BAD_TITLE = re.compile(r"[\[\]{}|<>\x00-\x1f]")
 
@@ -102,9 +107,14 @@ class Article:
     description: str | None
     disambiguation: bool
     text_bytes: int
-    links: list[tuple[str, str]]
+    links: list[tuple[str, str, str]]
+    """(target as written, sentence, anchor) per body link."""
     categories: list[str]
     facts: list[Any]
+    infobox: str | None = None
+    """The infobox template's name ("Infobox officeholder", "Speciesbox"), or None."""
+    short_description: str | None = None
+    """The {{Short description}} text only (``description`` falls back to the lead)."""
 
 
 # -- steps ------------------------------------------------------------------------------
@@ -184,15 +194,23 @@ class ParseArticles(MapStep):
             facts = infobox_facts(parsed.infobox, self._parser.ns) if parsed.infobox else []
         except (ValueError, IndexError, RecursionError) as e:
             raise Skip(f"parse_error:{type(e).__name__}") from e
+        categories = sorted(set(parsed.categories))
+        # "1862 births" gives a birth year where the infobox gave no date of its own.
+        dated = {f.key for f in facts if f.kind in ("date", "year")}
+        facts += category_year_facts(categories, dated)
         title = normalize_title(page.title or "")
-        desc = parsed.short_description or parsed.first_sentence
+        short = parsed.short_description[:300] if parsed.short_description else None
+        desc = short or parsed.first_sentence
         disamb = parsed.disambiguation or title.endswith("(disambiguation)")
         return Article(
             title=title, page_id=page.page_id, ordinal=page.ordinal,
             description=desc[:300] if desc else None, disambiguation=disamb,
             text_bytes=len(text.encode("utf-8", "replace")),
-            links=[(lk.target, lk.sentence) for lk in parsed.links if lk.target != title],
-            categories=sorted(set(parsed.categories)), facts=facts,
+            links=[(lk.target, lk.sentence, lk.anchor) for lk in parsed.links
+                   if lk.target != title],
+            categories=categories, facts=facts,
+            infobox=infobox_name(parsed.infobox.name) if parsed.infobox else None,
+            short_description=short,
         )
 
 
@@ -228,6 +246,7 @@ class ArticleStager(Step):
         st.add_title(art.title)
         st.add_entity({
             "title": art.title, "page_id": art.page_id, "description": art.description,
+            "infobox": art.infobox, "short_description": art.short_description,
             "disambiguation": art.disambiguation, "rand": r, "bucket": bucket,
             "text_bytes": art.text_bytes})
         seen: Counter[str] = Counter()
@@ -239,12 +258,13 @@ class ArticleStager(Step):
             seen[f.key] += 1
             st.add_fact({
                 "title": art.title, "id": f"{art.title}\x1f{f.key}\x1f{n}", "key": f.key,
-                "kind": f.kind, "text": f.text, "raw": f.raw, "num": f.num, "unit": f.unit,
+                "kind": f.kind, "text": f.text, "raw": f.raw, "num": f.num, "num_hi": f.num_hi,
+                "unit": f.unit,
                 "year": f.year, "month": f.month, "day": f.day, "date": f.date})
         for name in art.categories:
             st.add_category(art.title, name)
-        for dst, sentence in art.links:
-            st.add_link(art.title, dst, sentence)
+        for dst, sentence, anchor in art.links:
+            st.add_link(art.title, dst, sentence, anchor)
         self.stats["articles"] += 1
         self.pending += 1
 

@@ -108,8 +108,9 @@ class Staging:
     def add_redirect(self, source: str, target: str) -> None:
         self._fh("redirects").write(f"{source}\t{target}\n")
 
-    def add_link(self, src: str, dst: str, sentence: str) -> None:
-        self._fh("links").write(f"{src}\t{dst}\t{_clean(sentence)}\n")
+    def add_link(self, src: str, dst: str, sentence: str, anchor: str | None) -> None:
+        """One body link: its sentence, and the text it shows there (its anchor)."""
+        self._fh("links").write(f"{src}\t{dst}\t{_clean(sentence)}\t{_clean(anchor or '')}\n")
 
     def add_entity_fact(self, src: str, key: str, dst: str, text: str, raw: str) -> None:
         self._fh("efacts").write(f"{src}\t{key}\t{dst}\t{_clean(text)}\t{_clean(raw)}\n")

@@ -55,6 +55,8 @@ def stage_synthetic(root: Path, n: int, seed: int = 0,
         r, bucket = rand_of(title)
         st.add_title(title)
         st.add_entity({"title": title, "page_id": i + 1, "description": f"Thing number {i}.",
+                       "infobox": "Infobox thing" if i % 3 else None,
+                       "short_description": f"Thing number {i}" if i % 2 else None,
                        "disambiguation": False, "rand": r, "bucket": bucket,
                        "text_bytes": 1000 + i % 5000})
         if rng.random() < shape.alias_share:
@@ -65,13 +67,13 @@ def stage_synthetic(root: Path, n: int, seed: int = 0,
                 dst = f"Missing page {int(n * rng.random() ** 3)}"
             else:
                 dst = titles[int(n * rng.random() ** 3)]  # a few targets get most links
-            st.add_link(title, dst, f"{title} mentions {dst} in this sentence.")
+            st.add_link(title, dst, f"{title} mentions {dst} in this sentence.", dst)
         for j in range(_count(rng, shape.facts_per_entity)):
             key, kind = FACT_KEYS[rng.randrange(len(FACT_KEYS))]
             year = rng.randrange(1000, 2025)
             fact = {"title": title, "id": f"{title}\x1f{key}\x1f{j}", "key": key, "kind": kind,
-                    "text": "", "raw": "", "num": None, "unit": None, "year": None,
-                    "month": None, "day": None, "date": None}
+                    "text": "", "raw": "", "num": None, "num_hi": None, "unit": None,
+                    "year": None, "month": None, "day": None, "date": None}
             if kind == "year":
                 fact.update(year=year, text=str(year))
             elif kind == "date":

@@ -39,7 +39,8 @@ def loaded(any_backend: GraphBackend) -> GraphBackend:
 
 def write_all(b: GraphBackend) -> None:
     store.write_rows(b, Q.UPSERT_ENTITIES, [
-        _entity("Riga", page_id=1, description="Capital of Latvia"),
+        _entity("Riga", page_id=1, description="Capital of Latvia", infobox="Infobox settlement",
+                short_description="Capital of Latvia"),
         _entity("Latvia", page_id=2),
         _entity("Rēzne", page_id=3, disambiguation=True),
         _entity(TRICKY, page_id=4, description=TRICKY),
@@ -61,14 +62,17 @@ def write_all(b: GraphBackend) -> None:
     store.write_rows(b, Q.UPSERT_CATEGORIES, [{"title": "Riga", "name": "Capitals in Europe"},
                                               {"title": "Latvia", "name": "Countries"}])
     store.write_rows(b, Q.UPSERT_LINKS, [
-        {"src": "Riga", "dst": "Latvia", "sentence": "Riga is the capital of Latvia."},
-        {"src": "Riga", "dst": "Daugava", "sentence": "Riga lies on the Daugava."},
-        {"src": TRICKY, "dst": "Riga", "sentence": TRICKY},
+        {"src": "Riga", "dst": "Latvia", "sentence": "Riga is the capital of Latvia.",
+         "anchor": "Latvia"},
+        {"src": "Riga", "dst": "Daugava", "sentence": "Riga lies on the Daugava.",
+         "anchor": "the Daugava"},
+        {"src": TRICKY, "dst": "Riga", "sentence": TRICKY, "anchor": TRICKY},
     ])
     # A later row for the same pair leaves the first sentence (ON CREATE). Within one
     # batch the engines disagree on which row wins, so ingest sends one row per pair.
     store.write_rows(b, Q.UPSERT_LINKS, [
-        {"src": "Riga", "dst": "Latvia", "sentence": "A second sentence, same pair."}])
+        {"src": "Riga", "dst": "Latvia", "sentence": "A second sentence, same pair.",
+         "anchor": "pair"}])
     store.write_rows(b, Q.UPSERT_ENTITY_FACTS, [
         {"src": "Latvia", "key": "capital", "dst": "Riga", "text": "Riga", "raw": "[[Riga]]"}])
     b.write(Q.DELETE_STUBS, {"titles": ["Old stub", "Riga"]})
@@ -101,6 +105,9 @@ def test_reads_agree(loaded: GraphBackend) -> None:
     assert riga is not None
     assert riga["description"] == "Capital of Latvia" and riga["page_id"] == 1
     assert riga["aliases"] == ["Rīga", "Riga, Latvia"]
+    assert (riga["infobox"], riga["short_description"]) == ("Infobox settlement",
+                                                            "Capital of Latvia")
+    assert store.entity(loaded, "Latvia")["infobox"] is None
     assert (riga["popularity"], riga["out_links"], riga["n_facts"]) == (1, 2, 2)
     assert isinstance(riga["rand"], float) and isinstance(riga["bucket"], int)
     assert store.entity(loaded, "Latvia")["popularity"] == 1
@@ -109,8 +116,9 @@ def test_reads_agree(loaded: GraphBackend) -> None:
     assert store.entity(loaded, "Rēzne")["disambiguation"] is True
     assert store.titles_by_alias(loaded, "Rīga") == ["Riga"]
     assert store.links(loaded, "Riga") == [
-        {"target": "Daugava", "sentence": "Riga lies on the Daugava."},
-        {"target": "Latvia", "sentence": "Riga is the capital of Latvia."}]  # first one kept
+        {"target": "Daugava", "sentence": "Riga lies on the Daugava.", "anchor": "the Daugava"},
+        {"target": "Latvia", "sentence": "Riga is the capital of Latvia.",
+         "anchor": "Latvia"}]  # the first one kept, with its anchor
     assert store.entity_facts(loaded, "Latvia") == [
         {"key": "capital", "target": "Riga", "text": "Riga"}]
     assert store.categories(loaded, "Riga") == ["Capitals in Europe"]
@@ -122,7 +130,8 @@ def test_reads_agree(loaded: GraphBackend) -> None:
 def test_values_are_parameters_never_cypher(loaded: GraphBackend) -> None:
     tricky = store.entity(loaded, TRICKY)
     assert tricky is not None and tricky["description"] == TRICKY
-    assert store.links(loaded, TRICKY) == [{"target": "Riga", "sentence": TRICKY}]
+    assert store.links(loaded, TRICKY) == [{"target": "Riga", "sentence": TRICKY,
+                                            "anchor": TRICKY}]
     (born,) = store.literal_facts(loaded, TRICKY)
     assert (born["date"], born["year"], born["month"], born["day"]) == ("1809-02-12", 1809, 2, 12)
     assert store.graph_stats(loaded).entities == 5  # nothing was deleted

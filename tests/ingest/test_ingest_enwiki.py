@@ -81,6 +81,51 @@ def test_entity_fields(ingested: tuple[IngestReport, FalkorBackend]) -> None:
     assert stub["popularity"] >= 1
 
 
+def test_entities_name_their_infobox(ingested: tuple[IngestReport, FalkorBackend]) -> None:
+    _, backend = ingested
+    # As written in the XML, first letter upper case ("{{speciesbox", "{{automatic taxobox").
+    expected = {"Abraham Lincoln": "Infobox officeholder", "Actrius": "Infobox film",
+                "Aardvark": "Speciesbox", "Aardwolf": "Taxobox",
+                "Amphibian": "Automatic taxobox", "Algeria": "Infobox country",
+                "Anarchism": None}
+    for title, infobox in expected.items():
+        assert store.entity(backend, title)["infobox"] == infobox, title
+    entities = store.export(backend, "entities")
+    assert sum(e["infobox"] is not None for e in entities) == 50  # counted in the XML
+    # No page of this old sample has a {{Short description}}; description falls back.
+    assert all(e["short_description"] is None for e in entities)
+    lincoln = store.entity(backend, "Abraham Lincoln")
+    assert lincoln["short_description"] is None and lincoln["description"]
+
+
+def test_links_carry_their_anchor(ingested: tuple[IngestReport, FalkorBackend]) -> None:
+    _, backend = ingested
+    links = store.export(backend, "links")
+    shown = sum(lk["anchor"] is not None and lk["anchor"] in lk["sentence"] for lk in links)
+    assert shown >= 0.99 * len(links)  # the rest: sentences cut inside a link ("C.W.")
+    by_target = {lk["target"]: lk for lk in store.links(backend, "Abraham Lincoln")}
+    assert by_target["American frontier"]["anchor"] == "western frontier"
+    assert by_target["American frontier"]["sentence"].startswith("Born in Hodgenville")
+    assert by_target["List of Presidents of the United States"]["anchor"] == (
+        "16th President of the United States")
+
+
+def test_literal_values_are_clean(ingested: tuple[IngestReport, FalkorBackend]) -> None:
+    _, backend = ingested
+    facts = store.export(backend, "literal_facts")
+    for f in facts:
+        if f["kind"] == "number" and f["unit"] not in (None, "ordinal"):
+            assert len(f["unit"].split()) <= 3 and not any(c in f["unit"] for c in "–-:+"), f
+        assert not f["text"].rstrip().endswith("px"), f
+        assert (f["num_hi"] is not None) == (f["kind"] == "range"), f
+    rand = {(f["key"], f["kind"]): f for f in store.literal_facts(backend, "Ayn Rand")}
+    assert (rand[("period", "range")]["num"], rand[("period", "range")]["num_hi"]) == (1934, 1982)
+    # Her infobox has the full dates, so "1905 births" adds nothing.
+    assert [k for k in rand if k[0] == "birth_date"] == [("birth_date", "date")]
+    dwan = {(f["key"], f["kind"]): f for f in store.literal_facts(backend, "Allan Dwan")}
+    assert dwan[("years_active", "range")]["text"] == "1911–1961"
+
+
 def test_rerun_changes_nothing(ingested: tuple[IngestReport, FalkorBackend],
                                graph_dir: Path) -> None:
     _, backend = ingested
@@ -99,3 +144,15 @@ def test_a_second_dump_adds_to_the_same_graph(ingested: tuple[IngestReport, Falk
     assert report.articles == 68
     assert after.entities - after.stubs == before.entities - before.stubs + 68
     assert {d["dbname"] for d in after.dumps} == {"enwiki"} and len(after.dumps) == 2
+    kilbucho = store.entity(backend, "Kilbucho")
+    assert kilbucho["short_description"] == kilbucho["description"] == "Village in Scotland"
+    assert store.entity(backend, "Four Star Air Cargo")["short_description"] == (
+        "Former cargo airline based in San Juan, Puerto Rico")
+    # A person without an infobox gets birth and death years from "1829 births" and
+    # "1901 deaths".
+    lagan = store.entity(backend, "Matthew D. Lagan")
+    assert lagan["infobox"] is None
+    years = {f["key"]: f for f in store.literal_facts(backend, "Matthew D. Lagan")}
+    assert (years["birth_date"]["kind"], years["birth_date"]["year"]) == ("year", 1829)
+    assert years["birth_date"]["raw"] == "1829 births" and years["birth_date"]["text"] == "1829"
+    assert (years["death_date"]["year"], years["death_date"]["raw"]) == (1901, "1901 deaths")

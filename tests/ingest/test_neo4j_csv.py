@@ -42,15 +42,19 @@ def test_csv_files_hold_the_same_graph(tmp_path: Path) -> None:
     by_title = {r[col["title"]]: r for r in entities}
     assert by_title["Rēzne"][col["aliases"]].split(ARRAY_DELIMITER) == ["Rēzekne", "Rēzne (mīsts)"]
     assert sum(r[col["stub"]] == "true" for r in entities) == stats.stubs
+    assert by_title["Aglyunys nūvods"][col["infobox"]] == "Infoskreine Latvejis nūvods"
+    assert "short_description" in col
 
     head, rels = read(out / "rels_LINKS_TO.csv")
-    assert head == [":START_ID(n)", ":END_ID(n)", "sentence", ":TYPE"]
+    assert head == [":START_ID(n)", ":END_ID(n)", "sentence", "anchor", ":TYPE"]
     assert len(rels) == stats.links == len(links)
     ids = {r[0]: r[col["title"]] for r in entities}
-    pairs = {(ids[r[0]], ids[r[1]]): r[2] for r in rels}
-    assert pairs == {(lk["src"], lk["dst"]): lk["sentence"] for lk in links}
+    pairs = {(ids[r[0]], ids[r[1]]): (r[2], r[3] or None) for r in rels}
+    assert pairs == {(lk["src"], lk["dst"]): (lk["sentence"], lk["anchor"]) for lk in links}
+    assert sum(a is not None for _, a in pairs.values()) > 0.99 * len(pairs)
 
-    _, facts = read(out / "nodes_Fact.csv")
+    head, facts = read(out / "nodes_Fact.csv")
+    assert "num_hi:double" in head
     assert Counter(r[-1] for r in facts) == {"Fact": sum(stats.literal_facts.values())}
     assert len(read(out / "rels_FACT.csv")[1]) == stats.entity_facts
     assert len(read(out / "rels_IN_CATEGORY.csv")[1]) == stats.category_edges

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from ingest.dump import RawPage
 from ingest.namespaces import Namespaces
+from ingest.pipeline import ParseArticles
 from ingest.values import (
     CANONICAL_KEYS,
     category_year_facts,
@@ -15,7 +17,7 @@ from ingest.values import (
     type_text,
     value_facts,
 )
-from ingest.wikitext import Template
+from ingest.wikitext import DISAMBIGUATION_TEMPLATES, Template, WikitextParser
 
 NS = Namespaces.default()
 
@@ -148,3 +150,28 @@ def test_category_years() -> None:
                                  "1860s births", "Births in 1862"], set())
     assert (bc.key, bc.year, bc.text, bc.raw) == ("birth_date", -420, "420 BC", "420 BC births")
     assert category_year_facts(["1862 births"], {"birth_date"}) == []
+
+
+def _parse(text: str) -> list[tuple[str, str, int | None, str]]:
+    step = ParseArticles(lambda: WikitextParser(
+        NS, disambiguation_templates=DISAMBIGUATION_TEMPLATES))
+    art = step.apply(RawPage("Jānis Rozentāls", 0, 1, None, text, 1))
+    return sorted((f.key, f.kind, f.year, f.raw) for f in art.facts
+                  if f.key in ("birth_date", "death_date"))
+
+
+def test_a_category_year_only_without_an_infobox_date() -> None:
+    cats = "\n[[Category:1866 births]]\n[[Category:1916 deaths]]"
+    body = "'''Jānis Rozentāls''' was a Latvian painter from [[Saldus]]."
+    assert _parse(body + cats) == [("birth_date", "year", 1866, "1866 births"),
+                                   ("death_date", "year", 1916, "1916 deaths")]
+    box = "{{Infobox artist|birth_date={{birth date|1866|3|18}}}}\n"
+    assert _parse(box + body + cats) == [
+        ("birth_date", "date", 1866, "{{birth date|1866|3|18}}"),
+        ("death_date", "year", 1916, "1916 deaths")]
+    # An infobox value that is only text does not stop the category's year.
+    box = "{{Infobox artist|birth_date=unknown}}\n"
+    assert _parse(box + body + cats) == [
+        ("birth_date", "text", None, "unknown"),
+        ("birth_date", "year", 1866, "1866 births"),
+        ("death_date", "year", 1916, "1916 deaths")]
