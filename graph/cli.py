@@ -69,9 +69,16 @@ def stats_command(graph_uri: UriOption = None,
 def start_command(graph_uri: UriOption = None) -> None:
     """Start the embedded engine and leave it running for later commands."""
     eng = _embedded(graph_uri)
-    started = eng.start()
+    before = eng.info()
+    eng.start(detached=True)
     st = eng.status()
-    word = "started" if started else "already running"
+    if not before["running"]:
+        word = "started"
+    elif before["owner_pid"]:
+        word = (f"already running (started by pid {before['owner_pid']}, which stops it when "
+                "it ends)")
+    else:
+        word = "already running"
     out.print(f"embedded engine {word}: pid {st.pid}, data in {st.path}, socket {st.socket}")
 
 
@@ -91,13 +98,21 @@ def stop_command(graph_uri: UriOption = None) -> None:
 def status_command(graph_uri: UriOption = None,
                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Whether the embedded engine is running, and where its data is."""
-    st = _embedded(graph_uri).status()
+    eng = _embedded(graph_uri)
+    st, info = eng.status(), eng.info()
     if as_json:
         print(json.dumps({"path": str(st.path), "running": st.running, "pid": st.pid,
-                          "socket": st.socket, "disk_bytes": st.disk_bytes}))
+                          "socket": st.socket, "disk_bytes": st.disk_bytes,
+                          **{k: info[k] for k in ("uptime_s", "owner_pid", "supervised",
+                                                  "supervisor_pid", "restarts")}}))
         return
     if st.running:
-        out.print(f"running: pid {st.pid}, data in {st.path} ({st.disk_bytes / 1e6:.1f} MB)")
+        who = (f"started by pid {info['owner_pid']}" if info["owner_pid"]
+               else "started by `hcsp graph start`")
+        sup = (f", supervised by pid {info['supervisor_pid']} ({info['restarts']} restarts)"
+               if info["supervised"] else "")
+        out.print(f"running: pid {st.pid}, up {info['uptime_s']} s, {who}{sup}; data in "
+                  f"{st.path} ({st.disk_bytes / 1e6:.1f} MB)")
     else:
         out.print(f"not running; data in {st.path} ({st.disk_bytes / 1e6:.1f} MB). "
                   "Commands start it on demand; `hcsp graph start` keeps it up.")

@@ -26,6 +26,7 @@ import atexit
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -131,23 +132,25 @@ def _is_me(ident: object) -> bool:
 
 
 def engine_processes(path: str | os.PathLike[str]) -> list[int]:
-    """Pids of every engine process serving the folder ``path`` (found in /proc by
-    their command line, whatever engine.json says): for tests and the soak script."""
-    want = str(Path(path).expanduser().resolve())
+    """Pids of every engine process serving the folder ``path``, found in /proc by their
+    socket whatever engine.json says (for tests and the soak script). The server
+    renames its process to ``redis-server unixsocket:<socket>``; before that its
+    arguments hold ``--unixsocket <socket>``."""
+    sock = EmbeddedEngine(path).socket_path
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                argv = fh.read().split(b"\0")
+                args = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
         except OSError:
             continue
-        args = [a.decode(errors="replace") for a in argv]
-        if "--dir" in args and "--loadmodule" in args:
-            i = args.index("--dir")
-            if i + 1 < len(args) and args[i + 1] == want and _pid_alive(int(entry)):
-                pids.append(int(entry))
+        title = args[0].split() if args else []
+        ours = (len(title) == 2 and title[1] == f"unixsocket:{sock}") or any(
+            a == "--unixsocket" and b == sock for a, b in itertools.pairwise(args))
+        if ours and _pid_alive(int(entry)):
+            pids.append(int(entry))
     return sorted(pids)
 
 
@@ -222,7 +225,8 @@ class EmbeddedEngine:
         it is supervised, how many times it was restarted. Starts nothing."""
         state = self._read_state() or {}
         pid = int(state.get("pid") or 0) or None
-        running = bool(pid and _pid_alive(pid))
+        sock = str(state.get("socket") or "")
+        running = bool(pid and _pid_alive(pid) and sock and os.path.exists(sock))
         owner, sup = state.get("owner"), state.get("supervisor")
         owner_alive = _alive(owner)
         started = state.get("started_at")
@@ -325,9 +329,11 @@ class EmbeddedEngine:
                 proc.kill()
                 with contextlib.suppress(Exception):
                     proc.wait(timeout=5)
-            with contextlib.suppress(FileNotFoundError):
-                self.state_file.unlink()
-            _disown(self)
+            if extra.get("supervisor") is None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.state_file.unlink()
+                _disown(self)
+            # (a supervised restart keeps its state, dead pid and all: it tries again)
             raise
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], sock: str, log: Path) -> None:
@@ -370,6 +376,9 @@ class EmbeddedEngine:
         st = self.status()
         _disown(self)
         if not st.running or st.pid is None:
+            if state:  # a dead engine's leftovers: a supervisor must not bring it back
+                with contextlib.suppress(FileNotFoundError):
+                    self.state_file.unlink()
             return False
         # Tell a supervisor (ours or another process's) that this stop is on purpose.
         with contextlib.suppress(OSError):

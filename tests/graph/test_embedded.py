@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from graph.backend import FalkorBackend, open_backend
-from graph.embedded import EmbeddedEngine
+from graph.embedded import EmbeddedEngine, engine_processes
 from graph.errors import GraphError, GraphUnavailable
 
 
@@ -69,3 +73,111 @@ def test_neo4j_down_is_one_clear_error() -> None:
             as info:
         open_backend("bolt://127.0.0.1:1", password="x")
     assert "docker compose up -d neo4j" in (info.value.hint or "")
+
+
+# -- owners, orphans, supervision -----------------------------------------------------------
+def _child(code: str, path: Path) -> subprocess.Popen[str]:
+    """A Python process that opens the graph at ``path``, prints 'up', runs ``code``."""
+    script = f"from graph.backend import FalkorBackend\nb = FalkorBackend({str(path)!r})\n" \
+             f"print('up', flush=True)\n{code}\n"
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+    return proc
+
+
+def test_an_orphaned_engine_is_adopted_and_then_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "g"
+    proc = _child("import time; time.sleep(60)", path)
+    pid = EmbeddedEngine(path).info()["pid"]
+    assert EmbeddedEngine(path).info()["owner_pid"] == proc.pid
+    proc.kill()  # SIGKILL: no clean-up runs, the engine is left behind
+    proc.wait()
+    assert engine_processes(path) == [pid]
+    b = FalkorBackend(str(path))
+    assert b.owns_engine is True  # adopted: this process stops it now
+    assert b.engine_info()["pid"] == pid and b.engine_info()["owner_pid"] == os.getpid()
+    b.close()
+    assert engine_processes(path) == []
+
+
+def test_an_owner_that_exits_without_closing_stops_its_engine(tmp_path: Path) -> None:
+    path = tmp_path / "g"
+    proc = _child("b.write('CREATE (:Entity {title: \"x\"})')", path)  # never closes
+    assert proc.wait(timeout=60) == 0
+    assert engine_processes(path) == []  # stopped at exit
+    b = FalkorBackend(str(path))
+    try:
+        assert b.read("MATCH (e:Entity) RETURN e.title AS t") == [{"t": "x"}]
+    finally:
+        b.close()
+
+
+def test_supervisor_restarts_gives_up_and_respects_a_stop(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    path = tmp_path / "g"
+    b = FalkorBackend(str(path), supervise=True)
+    try:
+        b.write("CREATE (:Entity {title: 'kept'})")
+        first = b.engine_info()
+        assert first["supervised"] and first["owner_pid"] == os.getpid()
+        os.kill(first["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                assert b.read("MATCH (e:Entity) RETURN e.title AS t") == [{"t": "kept"}]
+                break
+            except GraphUnavailable:
+                assert time.monotonic() < deadline, "not restarted within 5 s"
+                time.sleep(0.01)
+        assert b.engine_info()["restarts"] == 1
+        assert engine_processes(path) == [b.engine_info()["pid"]]
+
+        # An engine that cannot come back: bounded retries, then the supervisor gives up.
+        sup = b._supervisor
+        assert sup is not None
+        sup.backoff = sup.max_backoff = 0.01
+
+        def broken() -> tuple[str, str]:
+            raise GraphUnavailable("no engine binary")
+
+        monkeypatch.setattr("graph.embedded._binaries", broken)
+        os.kill(b.engine_info()["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not sup.gave_up:
+            assert time.monotonic() < deadline, "the supervisor never gave up"
+            time.sleep(0.01)
+        info = b.engine_info()
+        assert not info["supervised"] and info["gave_up"] and info["restarts"] == 1
+    finally:
+        monkeypatch.undo()
+        b.close()
+    assert engine_processes(path) == []
+
+    # A deliberate stop (`hcsp graph stop`) is not undone by the supervisor.
+    b = FalkorBackend(str(path), supervise=True)
+    try:
+        b.engine.stop()
+        time.sleep(0.3)
+        assert engine_processes(path) == [] and b.engine_info()["restarts"] == 0
+    finally:
+        b.close()
+
+
+def test_a_supervised_engine_that_is_down_is_left_to_its_supervisor(tmp_path: Path) -> None:
+    path = tmp_path / "g"
+    b = FalkorBackend(str(path), supervise=True)
+    try:
+        sup = b._supervisor
+        assert sup is not None and sup._thread is not None
+        sup._stop.set()  # its thread ends; its registration in engine.json stays
+        sup._thread.join()
+        pid = b.engine_info()["pid"]
+        os.kill(pid, signal.SIGKILL)
+        while pid in engine_processes(path):
+            time.sleep(0.01)
+        with pytest.raises(GraphUnavailable, match="being restarted by its supervisor"):
+            FalkorBackend(str(path))  # another opener (an API worker) does not start it
+    finally:
+        b.close()
+    assert engine_processes(path) == [] and not (path / "engine.json").exists()
