@@ -28,7 +28,7 @@ def api_graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     start`), so a test can stop and restart it under a running API."""
     path = tmp_path_factory.mktemp("api") / "graph"
     engine = EmbeddedEngine(path)
-    engine.start()
+    engine.start(detached=True)  # no owner: the API only reconnects to it
     b = FalkorBackend(str(path))
     ingest_dump(str(LTGWIKI), b, IngestConfig(staging_root=path.parent / "staging"))
     b.close()

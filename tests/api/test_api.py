@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from graph.backend import FalkorBackend
-from graph.embedded import EmbeddedEngine
+from graph.embedded import EmbeddedEngine, engine_processes
 from hcsp.settings import Settings
 from tests.api.conftest import TOKEN, settings_for
 
@@ -184,16 +184,21 @@ def test_graph_down_is_503_and_recovers_without_restart(client: TestClient,
     engine = EmbeddedEngine(api_graph)
     pid = engine.status().pid
     assert pid
+    info = client.get("/readyz").json()["engine"]
+    # Started on its own (as by `hcsp graph start`): the API neither owns nor supervises it.
+    assert info["pid"] == pid and not info["owned"] and not info["supervised"]
     os.kill(pid, signal.SIGKILL)
-    time.sleep(0.2)
+    time.sleep(0.5)  # a supervisor would have restarted it by now; nobody does
     try:
         r = client.get("/readyz")
         assert r.status_code == 503 and "does not answer" in r.json()["error"]
+        assert r.headers["Retry-After"] and not r.json()["engine"]["running"]
+        assert "hcsp graph start" in r.json()["hint"]
         r = client.get("/v1/questions")
         assert r.status_code == 503 and r.json()["hint"]
         assert client.get("/healthz").status_code == 200
     finally:
-        engine.start()  # the operator brings the graph back; the API is not restarted
+        engine.start(detached=True)  # the operator brings it back (`hcsp graph start`)
     assert client.get("/readyz").status_code == 200
     assert client.get("/v1/questions").status_code == 200
 
@@ -218,3 +223,31 @@ def test_samplers_are_kept_between_requests(client: TestClient) -> None:
     assert client.post("/v1/questions", json={**body, "seed": 32}).status_code == 200
     assert samplers.get(handle.get(), SynthConfig(vertices=5)) is first
     assert samplers.get(handle.get(), SynthConfig(vertices=6)) is not first
+
+
+def test_an_engine_the_api_started_is_restarted_when_it_dies(tmp_path: Path) -> None:
+    path = tmp_path / "graph"
+    with TestClient(create_app(settings_for(path))) as c:
+        info = c.get("/readyz").json()["engine"]
+        assert info["owned"] and info["supervised"] and info["restarts"] == 0
+        assert info["owner_pid"] == os.getpid() and info["uptime_s"] >= 0
+        engine = EmbeddedEngine(path)
+        with engine._lock():  # holds the supervisor back, so the gap can be looked at
+            os.kill(info["pid"], signal.SIGKILL)
+            while engine.status().running:
+                time.sleep(0.01)
+            r = c.get("/v1/questions")
+            assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+            assert "being restarted by its supervisor" in r.json()["hint"]
+            r = c.get("/readyz")
+            assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+            assert r.json()["engine"]["supervised"] and not r.json()["engine"]["running"]
+        t = time.monotonic()
+        while c.get("/readyz").status_code != 200:
+            assert time.monotonic() - t < 5, "not restarted within 5 s"
+            time.sleep(0.02)
+        back = c.get("/readyz").json()["engine"]
+        assert back["restarts"] == 1 and back["pid"] != info["pid"] and back["supervised"]
+        assert c.get("/v1/questions").status_code == 200
+        assert c.get("/v1/stats").json()["engine"]["restarts"] == 1
+    assert engine_processes(path) == []  # the API stopped what it started

@@ -46,7 +46,8 @@ def test_retries_ride_out_a_graph_outage(live_server: str, api_graph: Path) -> N
     engine = EmbeddedEngine(api_graph)
     os.kill(engine.status().pid or 0, signal.SIGKILL)
     time.sleep(0.1)
-    restarter = threading.Timer(0.6, engine.start)  # the graph comes back while retrying
+    # the graph comes back (`hcsp graph start`) while the client retries
+    restarter = threading.Timer(0.6, lambda: engine.start(detached=True))
     restarter.start()
     try:
         with HcspClient(live_server, retries=6, backoff=0.2) as c:
