@@ -1,9 +1,17 @@
-"""Blur (Action 2): what the graph knows about an entity, made vague on purpose.
+"""Blur (Action 2): what the graph knows about an entity, made vague on purpose, and
+said as statements about the world.
 
 Each fact yields a group of constraints from tightest to vaguest (a year: its decade,
 the early/mid/late part of its century, the century); the sampler keeps the tightest
 one that still matches at least K entities on its own. Every constraint is a
-predicate that graph.constraints turns into a query, so the graph can count it.
+predicate that graph.constraints turns into a query, so the graph can count it; its
+words (``Constraint.text``, a verb phrase: "was born in the 1860s") come from the
+phrase book (synth/phrases.toml), the category's meaning (synth.describe) or the
+sentence a link stands in (synth.claims), and say no more than the predicate, or
+something narrower (a sentence claim is narrower than "links to").
+
+Nothing is said about Wikipedia itself: a category that is not a description, a link
+whose sentence states no claim, and layout or code keys give no constraint.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from typing import Any
 from graph import queries as Q
 from graph.backend import GraphBackend
 from graph.buckets import number_buckets, season_bucket, year_buckets
+from synth.claims import claim_vp
+from synth.describe import describe_category, noun_for
 from synth.model import (
     CATEGORY,
     FACT_MONTHS,
@@ -26,24 +36,25 @@ from synth.model import (
     TITLE_INITIAL,
     Constraint,
 )
+from synth.phrasebook import FactPhrase, PhraseBook
 
 MONTH_NAMES = ("January February March April May June July August September October "
                "November December").split()
-# Wikipedia housekeeping categories say nothing about the subject.
-_SKIP_CATEGORY = re.compile(r"articles|pages|wikipedia|stubs?\b|cs1|webarchive|use \w+ dates"
-                            r"|dmy|mdy|template|redirects|disambiguation|infobox|coordinates",
-                            re.I)
 MAX_NAMED_LINKS = 6
 # Identifier-like infobox values (codes, catalogue numbers) are numbers, not quantities.
 _ID_KEY = re.compile(r"(?:^|_)(?:id|ids|code|codes|isbn|issn|oclc|lccn|doi|icd\d*|mesh\w*|"
                      r"medlineplus|emedicine\w*|diseasesdb|omim|gnd|viaf|postal\w*|zip\w*|"
                      r"iata|icao|fips\w*|gnis\w*|iso\w*|nuts|calling|phone|website|url)(?:$|_)",
                      re.I)
-
-
-def humanize_key(key: str) -> str:
-    """``birth_date`` -> ``birth date``; ``term_start3`` -> ``term start``."""
-    return re.sub(r"\d+$", "", key).replace("_", " ").strip() or key
+_PERSON_KEYS = ("birth", "death", "spouse", "children", "occupation", "nationality",
+                "alma_mater", "parents")
+PERSON_NOUNS = frozenset(
+    "person politician writer scientist philosopher artist comedian footballer musician "
+    "royal novelist painter poet actor actress singer composer author physicist chemist "
+    "mathematician economist historian astronaut explorer monarch king queen emperor "
+    "president officer soldier general admiral saint cosmologist metaphysician lawyer "
+    "judge journalist businessperson philanthropist engineer inventor architect player "
+    "socialist anarchist activist priest bishop pope deity character".split())
 
 
 def ordinal(n: int) -> str:
@@ -54,51 +65,73 @@ def ordinal(n: int) -> str:
     return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
 
 
-def year_levels(key: str, year: int, prov: dict[str, Any]) -> list[Constraint]:
-    """Decade, then a third of the century, then the century (tightest first)."""
-    k = humanize_key(key)
-    out = []
-    for level, lo, hi, bucket in year_buckets(key, year):
-        century = (lo - 1) // 100 + 1
-        if level == "decade":
-            what = f"the {lo}s"
-        elif level == "part":
-            part = ("early", "mid", "late")[min(2, ((lo - 1) % 100) // 33)]
-            what = f"the {part} {ordinal(century)} century ({lo}–{hi - 1})"
-        else:
-            what = f"the {ordinal(century)} century"
-        out.append(Constraint(FACT_YEAR, {"key": key, "lo": lo, "hi": hi, "level": level,
-                                          "bucket": bucket}, f"has a {k} in {what}", dict(prov)))
-    return out
-
-
-def season_level(key: str, month: int, prov: dict[str, Any]) -> list[Constraint]:
-    """The three months around a month ("in March, April or May")."""
-    season = season_bucket(key, month)
-    if season is None:
-        return []
-    months, bucket = season
-    names = [MONTH_NAMES[m - 1] for m in months]
-    return [Constraint(FACT_MONTHS, {"key": key, "months": months, "level": "season",
-                                     "bucket": bucket},
-                       f"has a {humanize_key(key)} in {names[0]}, {names[1]} or {names[2]}",
-                       dict(prov))]
-
-
 def fmt_number(x: float) -> str:
     """How blurred bounds are written: ``4,000``, ``0.5``."""
     return f"{x:,.0f}" if x >= 10 or x == int(x) else f"{x:g}"
 
 
-def number_levels(key: str, num: float, unit: str | None, prov: dict[str, Any]
-                  ) -> list[Constraint]:
+def when_year(level: str, lo: int, hi: int) -> str:
+    """>>> when_year("decade", 1860, 1870), when_year("part", 1801, 1835)
+    ('in the 1860s', 'in the early 19th century (1801–1834)')"""
+    century = (lo - 1) // 100 + 1
+    if level == "decade":
+        return f"in the {lo}s"
+    if level == "part":
+        part = ("early", "mid", "late")[min(2, ((lo - 1) % 100) // 33)]
+        return f"in the {part} {ordinal(century)} century ({lo}–{hi - 1})"
+    return f"in the {ordinal(century)} century"
+
+
+def amount(lo: float, hi: float, unit: str | None, count: bool = False) -> str:
+    """A blurred number: lo <= x < hi, said exactly.
+
+    >>> amount(4000, 5000, None), amount(20, 30, "minutes"), amount(700, 800, None, True)
+    ('at least 4,000 but under 5,000', 'at least 20 but under 30 minutes', 'between 700 and 799')
+    """
+    u = f" {unit}" if unit else ""
+    if count and lo == int(lo) and hi == int(hi) and lo >= 1:
+        return f"between {fmt_number(lo)} and {fmt_number(hi - 1)}{u}"
+    return f"at least {fmt_number(lo)} but under {fmt_number(hi)}{u}"
+
+
+def _say(template: str, **slots: str) -> str:
+    return template.format(**slots)
+
+
+def year_levels(key: str, year: int, prov: dict[str, Any], phrase: FactPhrase
+                ) -> list[Constraint]:
+    """Decade, then a third of the century, then the century (tightest first)."""
+    tpl = phrase.year or "has a {when}"
+    return [Constraint(FACT_YEAR, {"key": key, "lo": lo, "hi": hi, "level": level,
+                                   "bucket": bucket},
+                       _say(tpl, when=when_year(level, lo, hi)), dict(prov))
+            for level, lo, hi, bucket in year_buckets(key, year)]
+
+
+def season_level(key: str, month: int, prov: dict[str, Any], phrase: FactPhrase
+                 ) -> list[Constraint]:
+    """The three months around a month ("in March, April or May")."""
+    season = season_bucket(key, month)
+    if season is None or not phrase.month:
+        return []
+    months, bucket = season
+    names = [MONTH_NAMES[m - 1] for m in months]
+    return [Constraint(FACT_MONTHS, {"key": key, "months": months, "level": "season",
+                                     "bucket": bucket},
+                       _say(phrase.month, when=f"in {names[0]}, {names[1]} or {names[2]}"),
+                       dict(prov))]
+
+
+def number_levels(key: str, num: float, unit: str | None, prov: dict[str, Any],
+                  phrase: FactPhrase) -> list[Constraint]:
     """The leading-digit range (4,000–5,000), then the order of magnitude."""
-    k = humanize_key(key)
-    u = f" {unit}" if unit and unit not in ("ordinal",) else ""
+    if not phrase.number:
+        return []
+    u = unit if unit and unit not in ("ordinal",) else phrase.unit
+    tpl = phrase.number.replace(" of {amount}", " {amount}") if phrase.count else phrase.number
     return [Constraint(FACT_NUMBER, {"key": key, "lo": lo, "hi": hi, "level": level,
                                      "bucket": bucket},
-                       f"has a {k} of at least {fmt_number(lo)} but under {fmt_number(hi)}{u}",
-                       dict(prov))
+                       _say(tpl, amount=amount(lo, hi, u, phrase.count)), dict(prov))
             for level, lo, hi, bucket in number_buckets(key, num)]
 
 
@@ -109,63 +142,82 @@ class EntityProfile:
     title: str
     groups: list[list[Constraint]] = field(default_factory=list)
     fact_keys: list[str] = field(default_factory=list)
+    noun: str | None = None
+    person: bool = False
+    infobox: str | None = None
 
 
-def profile(backend: GraphBackend, title: str) -> EntityProfile:
-    """Read an entity's facts, categories and named links and blur each."""
+def profile(backend: GraphBackend, title: str, lang: str = "en",
+            book: PhraseBook | None = None) -> EntityProfile:
+    """Read an entity's facts, categories and claimed links and blur each."""
+    book = book or PhraseBook.default()
     p = EntityProfile(title)
     page = {"page": title}
+    ent = (backend.read(Q.ENTITY_BY_TITLE, {"title": title}) or [{}])[0]
+    p.infobox = ent.get("infobox")
     for f in backend.read(Q.LITERAL_FACTS_OF, {"title": title}):
-        prov = {**page, "key": f["key"], "raw": f["raw"], "value": f["text"]}
         p.fact_keys.append(f["key"])
-        if f["kind"] in ("year", "date") and f["year"] is not None:
-            p.groups.append(year_levels(f["key"], int(f["year"]), prov))
+        phrase = book.fact(f["key"])
+        if phrase is None:
+            continue
+        prov = {**page, "key": f["key"], "raw": f["raw"], "value": f["text"]}
+        if f["kind"] in ("year", "date") and f["year"] is not None and phrase.year:
+            p.groups.append(year_levels(f["key"], int(f["year"]), prov, phrase))
             if f["month"]:
-                p.groups.append(season_level(f["key"], int(f["month"]), prov))
+                p.groups.append(season_level(f["key"], int(f["month"]), prov, phrase))
         elif f["kind"] == "number" and f["num"] is not None and not _ID_KEY.search(f["key"]):
-            p.groups.append(number_levels(f["key"], float(f["num"]), f["unit"], prov))
+            p.groups.append(number_levels(f["key"], float(f["num"]), f["unit"], prov, phrase))
     for f in backend.read(Q.ENTITY_FACTS_OF, {"title": title}):
         p.fact_keys.append(f["key"])
+        rel = book.relation(f["key"])
+        if rel is None:
+            continue
         p.groups.append([Constraint(
             FACT_NAMED, {"key": f["key"], "title": f["target"]},
-            f"has {f['target']} as its {humanize_key(f['key'])}",
+            rel.subj.format(o=f["target"]),
             {**page, "key": f["key"], "value": f["target"]})])
-    for name in backend.read(Q.CATEGORIES_OF, {"title": title}):
-        if not _SKIP_CATEGORY.search(name["name"]):
-            p.groups.append([Constraint(CATEGORY, {"name": name["name"]},
-                                        f"is in the Wikipedia category “{name['name']}”",
-                                        {**page, "category": name["name"]})])
-    links = backend.read(Q.NEIGHBOURS_LINK_OUT, {"title": title})
-    for lk in links[:: max(1, len(links) // MAX_NAMED_LINKS)][:MAX_NAMED_LINKS]:
-        p.groups.append([Constraint(LINKS_TO_NAMED, {"title": lk["title"]},
-                                    f"has a Wikipedia article that links to “{lk['title']}”",
-                                    {**page, "sentence": lk["sentence"],
-                                     "links_to": lk["title"]})])
-    inbound = backend.read(Q.NEIGHBOURS_LINK_IN, {"title": title})
-    for lk in inbound[:: max(1, len(inbound) // MAX_NAMED_LINKS)][:MAX_NAMED_LINKS]:
-        p.groups.append([Constraint(LINKED_FROM_NAMED, {"title": lk["title"]},
-                                    f"is linked from the Wikipedia article “{lk['title']}”",
-                                    {"page": lk["title"], "sentence": lk["sentence"]})])
+    categories = [r["name"] for r in backend.read(Q.CATEGORIES_OF, {"title": title})]
+    for name in categories:
+        d = describe_category(name, lang)
+        if d is not None:
+            p.groups.append([Constraint(CATEGORY, {"name": name}, d.vp,
+                                        {**page, "category": name})])
+    _named_links(backend, title, p, page)
     p.groups = [g for g in p.groups if g]
     if title[:1].isalpha():
-        p.groups.append([Constraint(TITLE_INITIAL, {"letter": title[0].upper()},
-                                    f"has a name that begins with the letter “{title[0].upper()}”",
-                                    {**page, "title_initial": title[0].upper()})])
+        letter = title[0].upper()
+        p.groups.append([Constraint(TITLE_INITIAL, {"letter": letter},
+                                    f"has a name starting with {letter}",
+                                    {**page, "title_initial": letter})])
+    p.noun = noun_for(p.infobox, categories, title, p.fact_keys, lang,
+                      ent.get("description"))
+    p.person = (p.noun in PERSON_NOUNS
+                or any(k.startswith(_PERSON_KEYS) for k in p.fact_keys)
+                or "Living people" in categories)
+    if p.noun is None and p.person:
+        p.noun = "person"
     return p
 
 
-NOUNS = (
-    ("person", ("birth", "death", "spouse", "children", "occupation", "nationality", "alma")),
-    ("place", ("population", "area", "capital", "elevation", "coordinates", "pluots",
-               "dzeivuotuoju", "iedzīvotāju", "density", "bīzeiba")),
-    ("organization", ("founded", "founder", "headquarters", "industry", "key_people")),
-    ("work", ("release", "director", "author", "genre", "published", "starring")),
-)
-
-
-def noun_for(fact_keys: list[str]) -> str:
-    """A plain word for what kind of thing an entity is, from its infobox keys."""
-    for noun, prefixes in NOUNS:
-        if any(k.startswith(prefixes) for k in fact_keys):
-            return noun
-    return "subject"
+def _named_links(backend: GraphBackend, title: str, p: EntityProfile,
+                 page: dict[str, Any]) -> None:
+    """Links whose sentence states a claim, to or from a named page."""
+    out = []
+    for lk in backend.read(Q.NEIGHBOURS_LINK_OUT, {"title": title}):
+        vp = claim_vp(lk["sentence"], lk.get("anchor"), title)
+        if vp:
+            out.append(Constraint(LINKS_TO_NAMED, {"title": lk["title"]},
+                                  f"{vp} {lk['anchor']}",
+                                  {**page, "sentence": lk["sentence"], "links_to": lk["title"],
+                                   "anchor": lk["anchor"], "claim": vp}))
+    inbound = []
+    for lk in backend.read(Q.NEIGHBOURS_LINK_IN, {"title": title}):
+        vp = claim_vp(lk["sentence"], lk.get("anchor"), lk["title"])
+        if vp:
+            inbound.append(Constraint(LINKED_FROM_NAMED, {"title": lk["title"]},
+                                      f"is the one that {lk['title']} {vp}",
+                                      {"page": lk["title"], "sentence": lk["sentence"],
+                                       "claim": vp}))
+    for group in (out, inbound):
+        step = max(1, len(group) // MAX_NAMED_LINKS)
+        p.groups.extend([c] for c in group[::step][:MAX_NAMED_LINKS])

@@ -55,6 +55,10 @@ class Relation:
     key: str | None = None
     sentence: str | None = None
     text: str | None = None
+    phrase: str | None = None
+    """What the parent does or is, with ``{}`` for the child: "was born in {}"."""
+    claim: str | None = None
+    """For a link: the verb phrase its sentence states ("was born in")."""
 
 
 @dataclass(slots=True)
@@ -68,7 +72,8 @@ class Vertex:
     relation: Relation | None = None
     constraint: Constraint | None = None
     candidates: int | None = None  # entity vertices: matches given the children
-    noun: str | None = None  # entity vertices: "person", "place", ... for rendering
+    noun: str | None = None  # entity vertices: "person", "city", ... for rendering
+    person: bool = False  # entity vertices: a person ("who"), else a thing ("that")
 
 
 @dataclass(slots=True)
@@ -87,6 +92,8 @@ class Tree:
     config: dict[str, Any] = field(default_factory=dict)
     id: str = ""
     scores: dict[str, Any] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
+    """How wide uniqueness holds: the graph's completeness (articles / entities)."""
 
     @property
     def root(self) -> Vertex:

@@ -1,54 +1,155 @@
-"""Render a research tree as a question: deterministic templates offline, an optional
-LLM rewrite online (synth.llm), checked again for leaks and lost constraints.
+"""Render a research tree as a question a person could have written.
 
-Every hidden entity is described, never named: "Which place is the birth place of a
-person (who has a birth date in the 1860s and whose name ...)?"
+Offline templates: what is asked comes first ("Which city ..."), every clue is a
+relative clause about its entity ("... that is in Latvia and was founded in the
+1860s"), a hidden entity is a noun phrase ("a painter who ...") nested at most two
+deep in one sentence; deeper ones, and every entity child past the first, get a
+sentence of their own ("A person was born in the 1860s and married a painter.") and
+are referred to as "this person". The seed picks among several question forms, so a
+data set varies while each tree renders the same way every time.
+
+An LLM rewrite (synth.llm) may replace the template question; it must keep the
+markers listed by :func:`constraint_markers`.
 """
 
 from __future__ import annotations
 
-from synth.blur import fmt_number, humanize_key
+import random
+import re
+from dataclasses import dataclass, field
+
+from synth.blur import fmt_number
+from synth.describe import with_article
 from synth.model import Tree, Vertex
 
+MAX_NESTING = 2
 
-def _join(parts: list[str]) -> str:
-    if not parts:
-        return ""
-    if len(parts) == 1:
-        return parts[0]
+# Question forms: {np} the root's noun with article, {noun} bare, {who} who/that,
+# {clauses} the root's clauses.
+FORMS = (
+    "Which {noun} {clauses}?",
+    "What is the {noun} {who} {clauses}?",
+    "Name the {noun} {who} {clauses}.",
+    "Identify the {noun} {who} {clauses}.",
+    "I am thinking of {np} {who} {clauses}. Which {noun} is it?",
+)
+
+
+def join(parts: list[str]) -> str:
+    """>>> join(["a"]), join(["a", "b"]), join(["a", "b", "c"])
+    ('a', 'a and b', 'a, b and c')"""
+    if len(parts) <= 1:
+        return "".join(parts)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _relation_clause(child: Vertex, described: str) -> str:
-    rel = child.relation
-    assert rel is not None
-    key = humanize_key(rel.key or "")
-    if rel.rel == "FACT" and rel.direction == "out":
-        return f"has as its {key} {described}"
-    if rel.rel == "FACT":
-        return f"is the {key} of {described}"
-    if rel.direction == "out":
-        return f"has a Wikipedia article that links to {described}"
-    return f"is linked from the Wikipedia article about {described}"
+def _who(v: Vertex) -> str:
+    return "who" if v.person else "that"
 
 
-def describe(tree: Tree, v: Vertex) -> str:
-    """The clauses that pin down vertex ``v``, children first described recursively."""
-    clauses = []
-    for c in tree.children(v.id):
-        if c.constraint is not None:
-            clauses.append(c.constraint.text)
-    for c in tree.children(v.id):
-        if c.kind == "entity":
-            inner = describe(tree, c)
-            clauses.append(_relation_clause(c, f"a {c.noun or 'subject'} (that {inner})"))
-    return _join(clauses)
+@dataclass
+class _Plan:
+    """Which hidden entities get a sentence of their own, and the sentences so far."""
+
+    tree: Tree
+    separate: dict[int, str] = field(default_factory=dict)  # vertex id -> reference
+    sentences: list[str] = field(default_factory=list)
+    nouns_used: dict[str, int] = field(default_factory=dict)
+
+
+def _clauses(plan: _Plan, v: Vertex, level: int) -> list[str]:
+    """The verb phrases about ``v``: descriptions, facts and named claims first, then
+    its relations to hidden entities (the first inline, the rest their own sentence)."""
+    tree = plan.tree
+    kids = tree.children(v.id)
+    lits = [c.constraint for c in kids if c.constraint is not None]
+    order = {"category": 0, "fact_year": 1, "fact_months": 1, "fact_number": 2,
+             "fact_named": 3, "links_to_named": 4, "linked_from_named": 4,
+             "title_initial": 9}
+    out = _merge_dates(sorted(lits, key=lambda c: order.get(c.kind, 5)))
+    ents = [c for c in kids if c.kind == "entity"]
+    for i, c in enumerate(ents):
+        phrase = (c.relation.phrase if c.relation is not None and c.relation.phrase
+                  else "is related to {}")
+        inline = i == len(ents) - 1 and level < MAX_NESTING
+        if inline and phrase.split("{}", 1)[1].strip():
+            # "has {} as its capital": a long description would split the phrase.
+            moved = re.sub(r"^(\w+) \{\}( as | among | on )(.+)$", r"\1\2\3 {}", phrase)
+            if moved.endswith("{}"):
+                phrase = moved
+            else:
+                inline = False  # "is where {} died": the hidden entity gets a sentence
+        ref = _noun_phrase(plan, c, level + 1) if inline else _separate(plan, c)
+        out.append(phrase.replace("{}", ref))
+    return out
+
+
+_MONTHS = re.compile(r" in (\w+, \w+ or \w+)$")
+
+
+def _merge_dates(lits: list) -> list[str]:
+    """A year and a season of one fact say one thing: "died in the 1860s (in
+    September, October or November)", not two clauses."""
+    years = {c.params.get("key"): c for c in lits if c.kind == "fact_year"}
+    out = []
+    for c in lits:
+        if c.kind == "fact_year" and any(m.kind == "fact_months" and m.params.get("key") ==
+                                         c.params.get("key") for m in lits):
+            continue
+        if c.kind == "fact_months" and c.params.get("key") in years:
+            m = _MONTHS.search(c.text)
+            year = years[c.params.get("key")].text
+            out.append(f"{year} (in {m.group(1)})" if m else f"{year} and {c.text}")
+            continue
+        out.append(c.text)
+    return out
+
+
+def _head(v: Vertex, clauses: list[str]) -> tuple[str, list[str]]:
+    """The noun, or a description that already says it ("lake in Latgale" for a lake
+    described as "is a lake in Latgale"), and the clauses left."""
+    noun = v.noun or "thing"
+    for i, c in enumerate(clauses):
+        m = re.match(r"^is (?:a|an) (.+)$", c)
+        if m and re.search(rf"\b{re.escape(noun)}\b", m.group(1)) and " that " not in c \
+                and " who " not in c:
+            return m.group(1), clauses[:i] + clauses[i + 1:]
+    return noun, clauses
+
+
+def _noun_phrase(plan: _Plan, v: Vertex, level: int) -> str:
+    """ "a painter who was born in the 1860s and ..." """
+    head, clauses = _head(v, _clauses(plan, v, level))
+    np = with_article(head)
+    return f"{np} {_who(v)} {join(clauses)}" if clauses else np
+
+
+def _separate(plan: _Plan, v: Vertex) -> str:
+    """Describe ``v`` in a sentence of its own; return how to refer to it after."""
+    noun = v.noun or "thing"
+    nth = plan.nouns_used.get(noun, 0)
+    plan.nouns_used[noun] = nth + 1
+    head, clauses = _head(v, _clauses(plan, v, 0))
+    subject = with_article(head) if nth == 0 else f"another {head}"
+    sentence = f"{subject} {join(clauses)}." if clauses else f"There is {subject}."
+    plan.sentences.append(sentence[0].upper() + sentence[1:])
+    ref = f"this {noun}" if nth == 0 else f"this other {noun}"
+    plan.separate[v.id] = ref
+    return ref
 
 
 def template_question(tree: Tree) -> str:
-    """The question for ``tree`` from fixed templates (no model, no randomness)."""
+    """The question for ``tree`` from templates chosen by the tree's seed."""
+    rng = random.Random(f"render:{tree.seed}")
     root = tree.root
-    return f"Which {root.noun or 'subject'} {describe(tree, root)}?"
+    plan = _Plan(tree)
+    level = 0 if rng.random() < 0.5 else MAX_NESTING  # sometimes every hidden entity
+    noun, clauses = _head(root, _clauses(plan, root, level))  # gets its own sentence
+    form = rng.choice(FORMS)
+    ask = form.format(noun=noun, np=with_article(noun), who=_who(root),
+                      clauses=join(clauses))
+    text = " ".join([*plan.sentences, ask[0].upper() + ask[1:]])
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def constraint_markers(tree: Tree) -> list[str]:
@@ -65,10 +166,15 @@ def constraint_markers(tree: Tree) -> list[str]:
             out.append(fmt_number(p["lo"]))
         elif c.kind == "title_initial":
             out.append(p["letter"])
-        elif c.kind == "category":
-            out.append(p["name"])
-        elif c.kind in ("links_to_named", "linked_from_named", "fact_named"):
+        elif c.kind == "links_to_named":
+            out.append(c.provenance.get("anchor") or p["title"])
+        elif c.kind in ("linked_from_named", "fact_named"):
             out.append(p["title"])
+        elif c.kind == "category":
+            words = [w for w in re.findall(r"[\w\-.’']+", c.text)[1:] if w[:1].isupper()
+                     or w[:1].isdigit()]
+            if words:
+                out.append(words[0])
     return out
 
 

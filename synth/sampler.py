@@ -21,10 +21,12 @@ from graph.constraints import Predicate, candidates_query
 from graph.model import Rel
 from graph.schema import apply_schema
 from graph.store import backfill_fact_buckets, graph_stats
-from synth.blur import EntityProfile, noun_for, profile
+from synth.blur import EntityProfile, profile
+from synth.claims import claim_vp
 from synth.errors import SynthError
-from synth.model import Constraint, Relation, Tree, Vertex
+from synth.model import TITLE_INITIAL, Constraint, Relation, Tree, Vertex
 from synth.names import too_close
+from synth.phrasebook import PhraseBook
 
 SHAPES = ("deep", "wide")
 MAX_VERTICES = 64
@@ -50,6 +52,11 @@ class SynthConfig:
     """Counts stop here; a constraint matching this many entities alone is too vague."""
     extension_trials: int = 6
     """Extend (Action 3) looks at this many random relations and keeps the most telling."""
+    root_trials: int = 8
+    """A seed draws up to this many roots until one has a relation a question can state."""
+    fact_preference: float = 0.8
+    """Extend takes an infobox relation over a sentence claim with this probability
+    when both are there (infobox relations carry their meaning on their own)."""
 
     def __post_init__(self) -> None:
         if self.vertices > MAX_VERTICES:
@@ -87,6 +94,27 @@ def graph_fingerprint(backend: GraphBackend) -> str:
     """A short hash of what the graph holds (its counts and dumps)."""
     stats = graph_stats(backend).as_dict()
     return hashlib.sha1(json.dumps(stats, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def graph_language(backend: GraphBackend) -> str:
+    """The language of the graph's dumps ("en", "ltg", ...): English rules for
+    categories and sentences apply to English wikis only. Mixed graphs read as "mixed"."""
+    langs = {r["lang"] for r in backend.read(Q.DUMP_LANGUAGES) if r["lang"]}
+    if langs <= {"en", "simple"}:
+        return "en"
+    return langs.pop() if len(langs) == 1 else "mixed"
+
+
+def graph_scope(backend: GraphBackend) -> dict[str, object]:
+    """How complete the graph is: its articles among all its entities. A slice of a
+    dump links mostly to pages it lacks (stubs), so a tree proven unique in it is
+    unique within this graph only, not within Wikipedia."""
+    row = (backend.read(Q.COUNT_ENTITIES) or [{}])[0]
+    entities = int(row.get("entities") or 0)
+    stubs = int(row.get("stubs") or 0)
+    completeness = round((entities - stubs) / entities, 4) if entities else 0.0
+    return {"unique_within": "this graph", "articles": entities - stubs, "entities": entities,
+            "completeness": completeness, "partial": completeness < 0.5}
 
 
 class Counts:
@@ -131,9 +159,13 @@ class Sampler:
         self.rejected: Counter[str] = Counter()
         self._buckets: list[tuple[int, int]] | None = None
         self._profiles: dict[str, EntityProfile] = {}
+        self._neighbours: dict[str, list[tuple[Relation, str]]] = {}
         self.fingerprint = graph_fingerprint(backend)
         apply_schema(backend)  # indexes of graphs loaded by older versions
         self.backfilled = backfill_fact_buckets(backend)
+        self.book = PhraseBook.default()
+        self.lang = graph_language(backend)
+        self.scope = graph_scope(backend)
 
     # -- Action 1: init -------------------------------------------------------------------
     def eligible_buckets(self) -> list[tuple[int, int]]:
@@ -175,11 +207,19 @@ class Sampler:
 
     def profile(self, title: str) -> EntityProfile:
         if title not in self._profiles:
-            self._profiles[title] = profile(self.backend, title)
+            self._profiles[title] = profile(self.backend, title, self.lang, self.book)
         return self._profiles[title]
 
     # -- Action 3: extend ------------------------------------------------------------------
     def neighbours(self, title: str) -> list[tuple[Relation, str]]:
+        """Relations that say something about the world: infobox keys the phrase book
+        reads, and links whose sentence states a claim (synth.claims)."""
+        hit = self._neighbours.get(title)
+        if hit is None:
+            hit = self._neighbours[title] = self._read_neighbours(title)
+        return list(hit)
+
+    def _read_neighbours(self, title: str) -> list[tuple[Relation, str]]:
         out: list[tuple[Relation, str]] = []
         for query, rel, direction in ((Q.NEIGHBOURS_FACT_OUT, Rel.FACT, "out"),
                                       (Q.NEIGHBOURS_FACT_IN, Rel.FACT, "in"),
@@ -190,15 +230,41 @@ class Sampler:
                     continue
                 if (r["n_facts"] or 0) + (r["out_links"] or 0) < 2:
                     continue
+                claim = None
+                if rel == Rel.FACT:
+                    words = self.book.relation(r["key"])
+                    if words is None:
+                        continue
+                    phrase = (words.subj.replace("{o}", "{}") if direction == "out"
+                              else words.obj.replace("{s}", "{}"))
+                else:
+                    # The sentence is on the page the link leaves from.
+                    subject = title if direction == "out" else r["title"]
+                    claim = claim_vp(r.get("sentence"), r.get("anchor"), subject)
+                    if claim is None:
+                        continue
+                    phrase = f"{claim} {{}}" if direction == "out" \
+                        else f"is the one that {{}} {claim}"
                 out.append((Relation(str(rel), direction, r.get("key"), r.get("sentence"),
-                                     r.get("text")), r["title"]))
+                                     r.get("text"), phrase, claim), r["title"]))
         return out
 
+    def _has_options(self, title: str) -> bool:
+        return bool(self.neighbours(title))
+
     def _pick_extension(self, options: list[tuple[Relation, str]], rng: random.Random
-                        ) -> tuple[Relation, str]:
+                        ) -> tuple[Relation, str] | None:
         """Of a few random options, the relation that narrows the parent the most (a
-        person's one birth place beats one of the hundreds of pages linking to it)."""
-        sample = rng.sample(options, min(len(options), self.config.extension_trials))
+        person's one birth place beats one of the hundreds of pages linking to it),
+        among infobox relations first; only children the question can name a kind for."""
+        facts = [o for o in options if o[0].rel == Rel.FACT]
+        if facts and len(facts) < len(options) and rng.random() >= self.config.fact_preference:
+            facts = [o for o in options if o[0].rel != Rel.FACT]
+        pool = facts or options
+        sample = rng.sample(pool, min(len(pool), self.config.extension_trials))
+        sample = [o for o in sample if self.profile(o[1]).noun]
+        if not sample:
+            return None
         return min(sample, key=lambda o: self.counts.count([relation_pred(*o)]))
 
     # -- one tree ----------------------------------------------------------------------------
@@ -207,6 +273,12 @@ class Sampler:
         cfg = self.config
         rng = random.Random(seed)
         root = self.pick_root(rng)
+        # Many entities relate to nothing the question can state (no infobox relation,
+        # no link whose sentence makes a claim): draw again, a few times, from the seed.
+        for _ in range(cfg.root_trials - 1):
+            if self.profile(root).noun and self._has_options(root):
+                break
+            root = self.pick_root(rng)
         verts = [Vertex(0, None, "entity", entity=root)]
         used = {root}
         attach = 0
@@ -215,7 +287,11 @@ class Sampler:
                        if t not in used]
             if not options:
                 raise Rejected("dead_end", f"no relation leads on from {verts[attach].entity}")
-            rel, title = self._pick_extension(options, rng)
+            picked = self._pick_extension(options, rng)
+            if picked is None:
+                raise Rejected("no_noun", f"no kind of thing to call what {verts[attach].entity} "
+                               "leads to")
+            rel, title = picked
             v = Vertex(len(verts), attach, "entity", entity=title, relation=rel)
             verts.append(v)
             used.add(title)
@@ -226,8 +302,12 @@ class Sampler:
             raise Rejected("wrong_size", f"{tree.n_vertices} != {cfg.vertices}")
         for v in tree.vertices:
             if v.kind == "entity":
-                v.noun = noun_for(self.profile(v.entity or "").fact_keys)
+                prof = self.profile(v.entity or "")
+                if not prof.noun:
+                    raise Rejected("no_noun", f"no kind of thing to call {v.entity}")
+                v.noun, v.person = prof.noun, prof.person
         tree.vertices.sort(key=lambda v: v.id)
+        tree.scope = dict(self.scope)
         tree.graph_fingerprint = self.fingerprint
         tree.config = asdict(cfg)
         tree.id = tree.make_id()
@@ -252,6 +332,8 @@ class Sampler:
                     out.append(c)
                     break
         rng.shuffle(out)
+        # A name's initial is a last resort: tried after every statement about the world.
+        out.sort(key=lambda c: c.kind == TITLE_INITIAL)
         return out
 
     def _blur(self, tree: Tree, rng: random.Random) -> None:
@@ -276,6 +358,8 @@ class Sampler:
                     break
                 if len(chosen) >= allowance:
                     break
+                if c.kind == TITLE_INITIAL and self._initial_used(tree, chosen):
+                    continue
                 trial = base + [constraint_pred(x) for x in (*chosen, c)]
                 m = self.counts.count(trial)
                 if m < n and m >= 1:
@@ -301,6 +385,8 @@ class Sampler:
                 pool = spare.get(v.id) or []
                 while pool and budget > 0:
                     c = pool.pop(0)
+                    if c.kind == TITLE_INITIAL:
+                        continue  # never spent as an extra: initials only where needed
                     if v.parent is None:
                         mine = [x.constraint for x in tree.children(0) if x.kind == "constraint"]
                         if self._root_literals_unique([*mine, c]):  # type: ignore[list-item]
@@ -312,6 +398,12 @@ class Sampler:
                     break
             if not added:
                 raise Rejected("too_few_constraints", "no more constraints to reach N")
+
+    @staticmethod
+    def _initial_used(tree: Tree, chosen: list[Constraint]) -> bool:
+        return any(c.kind == TITLE_INITIAL for c in chosen) or any(
+            v.constraint is not None and v.constraint.kind == TITLE_INITIAL
+            for v in tree.vertices)
 
     def _root_literals_unique(self, constraints: list[Constraint]) -> bool:
         return self.counts.count([constraint_pred(c) for c in constraints]) <= 1

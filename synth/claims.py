@@ -1,0 +1,109 @@
+"""Claims from link sentences: what a sentence says about the page's subject and the
+entity it links to, as a verb phrase.
+
+A link is a clue only where its sentence states a relation between the two, in the
+simple shape "SUBJECT [, ...,] VERB-PHRASE ANCHOR": "Lincoln was born in [Hodgenville]"
+gives "was born in". The verb phrase is taken verbatim from the sentence, so the claim
+is checkable in the page it came from; anything else (a link inside a list, an
+adjective, a sentence about someone else) gives no claim, and offline such a link is
+not used.
+
+    >>> claim_vp("Lincoln was born in Hodgenville, Kentucky.", "Hodgenville", "Abraham Lincoln")
+    'was born in'
+    >>> claim_vp("His father Thomas was born in Virginia.", "Virginia", "Abraham Lincoln") is None
+    True
+    >>> claim_vp("The Daugava (Latvian: Daugava) flows into the Gulf of Riga.", "Gulf of Riga",
+    ...          "Daugava")
+    'flows into the'
+    >>> claim_vp("He married Mary Todd in 1842.", "Mary Todd", "Abraham Lincoln")
+    'married'
+    >>> claim_vp("Alabama is an American state.", "American", "Alabama") is None
+    True
+"""
+
+from __future__ import annotations
+
+import re
+
+_AUX = frozenset("is was are were has had have became becomes remains remained lies lay "
+                 "flows flowed rises rose runs ran stands stood serves served joined joins "
+                 "won wins led leads lived lives died dies moved moves borders bordered "
+                 "belongs belonged hosts hosted holds held uses used makes made plays played "
+                 "taught teaches wrote writes founded founds created creates includes "
+                 "included contains contained covers covered connects connected crosses "
+                 "crossed reaches reached drains drained feeds fed returned returns went "
+                 "goes came comes left leaves met meets ruled rules married marries".split())
+_PREPS = frozenset("in into on at of by from to with for near under over through across "
+                   "along against between within onto upon toward towards as after before "
+                   "since during via beside behind beyond around about the a an its their "
+                   "his her".split())
+_NEXT_OK = frozenset("and in on at of by from to with for near which who that where when "
+                     "during after before since as or but until while under".split())
+_BAD = frozenset("not never no neither nor which who whom whose that and or but if "
+                 "although because while than".split())
+_DROP = frozenset("also later then still eventually once soon originally first".split())
+_PRONOUNS = ("He", "She", "It", "They")
+_WORD = re.compile(r"^[a-z][a-z'’\-]*$")
+MAX_WORDS = 7
+
+
+def _subject_len(left: str, subject: str) -> int:
+    """How many characters at the start of ``left`` name the subject (0: none)."""
+    bare = re.sub(r"\s*\(.*\)$", "", subject).strip()
+    names = [bare, *(w for w in bare.split(" ") if len(w) >= 3 and w[:1].isupper())]
+    names += list(_PRONOUNS)
+    skip = 4 if left.startswith("The ") else 0
+    for n in sorted(set(names), key=len, reverse=True):
+        at = skip if n not in _PRONOUNS else 0
+        end = at + len(n)
+        if left.startswith(n, at) and (len(left) == end or not left[end].isalnum()):
+            return end
+    m = re.match(r"^The [a-z]+\b", left)
+    return m.end() if m else 0
+
+
+def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | None:
+    """The verb phrase that ties ``subject`` to the linked ``anchor`` in ``sentence``,
+    or None when the sentence states no such simple relation."""
+    if not sentence or not anchor or len(anchor) < 2:
+        return None
+    pos = sentence.find(anchor)
+    if pos <= 0:
+        return None
+    left, right = sentence[:pos], sentence[pos + len(anchor):]
+    nxt = re.match(r"^\s*([A-Za-z]+)", right)
+    if right[:1].isalnum() or (nxt and right[:1] == " " and nxt.group(1) not in _NEXT_OK
+                               and not nxt.group(1)[:1].isupper()):
+        return None  # the anchor is a modifier ("an [American] lawyer"), not the object
+    n = _subject_len(left, subject)
+    if n == 0:
+        return None
+    rest = left[n:]
+    rest = re.sub(r"^\s*\([^()]*\)", "", rest)  # "Lincoln (1809–1865) was ..."
+    rest = re.sub(r"^\s*,[^,]{1,60},", "", rest)  # "Riga, the capital, lies ..."
+    words = rest.split()
+    if not words or len(words) > MAX_WORDS:
+        return None
+    if any(w in _BAD or not _WORD.match(w) for w in words):
+        return None
+    words = [w for w in words if w not in _DROP]
+    if not words:
+        return None
+    first, last = words[0], words[-1]
+    if first not in _AUX and not first.endswith("ed"):
+        return None
+    if last not in _PREPS and last not in _AUX and not last.endswith("ed"):
+        return None
+    if last in ("a", "an") and len(words) < 3:
+        return None  # "is a [lawyer]": a description, not a relation
+    return " ".join(words)
+
+
+def subj_form(vp: str) -> str:
+    """The claim about the sentence's subject, ``{o}`` for the linked entity."""
+    return f"{vp} {{o}}"
+
+
+def obj_form(vp: str) -> str:
+    """The claim about the linked entity, ``{s}`` for the sentence's subject."""
+    return f"is the one that {{s}} {vp}"

@@ -1,0 +1,277 @@
+"""What a thing is, in words: categories as descriptions, and the noun a question
+calls an entity by.
+
+A category is a clue only when it reads as a statement about its members:
+"American novelists" -> "is an American novelist", "People from Boston" -> "comes
+from Boston", "Cities in Latvia" -> "is a city in Latvia". Topic categories
+("Anarchism"), maintenance categories and birth/death years (ingest turns those into
+year facts, blurred like any other) are never clues.
+
+    >>> describe_category("American novelists").vp
+    'is an American novelist'
+    >>> describe_category("People from Boston").vp
+    'comes from Boston'
+    >>> describe_category("Cities and towns in Latvia").vp
+    'is a city or town in Latvia'
+    >>> describe_category("1862 births") is None, describe_category("Anarchism") is None
+    (True, True)
+    >>> describe_category("Harvard University alumni").vp
+    'studied at Harvard University'
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from synth.phrasebook import PhraseBook
+
+# Wikipedia housekeeping: says nothing about the subject.
+_MAINTENANCE = re.compile(
+    r"articles|pages|wikipedia|wikidata|stubs?\b|cs1|webarchive|use \w+ (?:english|dates)"
+    r"|\bdmy\b|\bmdy\b|templates?\b|redirects|disambiguation|infobox|coordinates|commons"
+    r"|short description|engvar|good article|featured|all \w+ |related$|lists? of|^lists?\b"
+    r"|video clips|\bisbn\b|harv and sfn|vague or ambiguous|citation|dead external|npov"
+    r"|^vikipedeja|^saroksti|^roksts", re.I)
+_YEARS = re.compile(r"^\d{1,4}s?(?: BC| BCE)? (?:births|deaths)$|^year of (?:birth|death)", re.I)
+_PREPS = ("of", "in", "from", "by", "at", "on", "for", "with", "about", "to", "under",
+          "based", "established", "founded", "named", "who", "that", "which", "during")
+_NOT_PLURAL = ("ss", "us", "is", "ous", "sis", "news", "series", "species", "yes")
+_ICS = frozenset("politics physics mathematics economics ethics linguistics statistics genetics "
+                 "electronics athletics gymnastics aesthetics logistics semantics acoustics "
+                 "optics dynamics mechanics metaphysics phonetics informatics robotics "
+                 "ceramics classics".split())
+_IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child",
+              "alumni": "alumnus", "genera": "genus", "media": "medium", "phenomena":
+              "phenomenon", "criteria": "criterion", "fungi": "fungus", "cacti": "cactus",
+              "mice": "mouse", "geese": "goose", "teeth": "tooth", "feet": "foot",
+              "businesspeople": "businessperson", "sportspeople": "sportsperson",
+              "clergy": "cleric", "wives": "wife", "knives": "knife", "lives": "life",
+              "leaves": "leaf", "wolves": "wolf", "halves": "half", "thieves": "thief"}
+# Plural heads of prefix patterns: "People from X" -> "comes from X".
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Living people$"), "is a living person"),
+    (re.compile(r"^People from (.+)$"), "comes from {0}"),
+    (re.compile(r"^People educated at (.+)$"), "was educated at {0}"),
+    (re.compile(r"^People associated with (.+)$"), "is associated with {0}"),
+    (re.compile(r"^People of (.+) descent$"), "is of {0} descent"),
+    (re.compile(r"^People (\w+ed) (.+)$"), "was {0} {1}"),
+    (re.compile(r"^(.+) alumni$"), "studied at {0}"),
+    (re.compile(r"^Alumni of (.+)$"), "studied at {0}"),
+    (re.compile(r"^Burials (?:at|in) (.+)$"), "is buried in {0}"),
+    (re.compile(r"^(\d{3,4}) establishments in (.+)$"), "was established in {0} in {1}"),
+    (re.compile(r"^(\d{3,4}) disestablishments in (.+)$"), "was dissolved in {0} in {1}"),
+    (re.compile(r"^States and territories established in (\d{3,4})$"),
+     "became a state or territory in {0}"),
+    (re.compile(r"^(\d{3,4}) (films|books|novels|songs|albums|singles|video games|plays|"
+                r"poems|paintings|works|short stories)$"), "is a {0} {1}"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    """A category as words: ``vp`` a verb phrase about a member ("is an American
+    novelist"); ``noun`` the bare head noun, when the category names a kind of thing."""
+
+    vp: str
+    noun: str | None = None
+
+
+def article(np: str) -> str:
+    """``a`` or ``an`` before ``np``.
+
+    >>> article("American novelist"), article("city"), article("U.S. state"), article("hour")
+    ('an', 'a', 'a', 'an')
+    """
+    w = np.lstrip("\"“(").split(" ")[0]
+    low = w.lower()
+    if low.startswith(("hour", "honest", "heir", "honor", "honour")):
+        return "an"
+    if re.match(r"^(?:u\.|uni|use|usu|eu|one|once|ur[aeiou])", low) or (w.isupper() and len(w) > 1
+                                                                  and w[0] not in "AEFHILMNORSX"):
+        return "a"
+    if w.isupper() and w[0] in "AEFHILMNORSX":
+        return "an"
+    return "an" if low[:1] in "aeiou" else "a"
+
+
+def with_article(np: str) -> str:
+    return f"{article(np)} {np}"
+
+
+def singular(word: str) -> str | None:
+    """The singular of a plural noun; None when ``word`` does not look plural.
+
+    >>> [singular(w) for w in ("cities", "novelists", "churches", "people", "politics")]
+    ['city', 'novelist', 'church', 'person', None]
+    """
+    low = word.lower()
+    if low in _IRREGULAR:
+        out = _IRREGULAR[low]
+        return out[0].upper() + out[1:] if word[:1].isupper() else out
+    if len(low) < 4 or not low.endswith("s") or low.endswith(_NOT_PLURAL) or low in _ICS \
+            or low.split("-")[-1] in _ICS:
+        return None
+    if low.endswith("ies") and len(low) > 4:
+        return word[:-3] + "y"
+    if low.endswith(("ches", "shes", "sses", "xes", "zzes")):
+        return word[:-2]
+    return word[:-1]
+
+
+def _set_category(name: str) -> Description | None:
+    """``Countries in Europe`` -> "is a country in Europe" (head noun made singular)."""
+    words = name.split(" ")
+    cut = next((i for i, w in enumerate(words) if i > 0 and w in _PREPS), len(words))
+    head, rest = words[:cut], words[cut:]
+    # "Cities and towns": both heads singular, joined by "or".
+    parts = " ".join(head).split(" and ")
+    out_parts = []
+    noun = None
+    for n, part in enumerate(parts):
+        ws = part.split(" ")
+        last = ws[-1]
+        if not last or (last[:1].isupper() and (n > 0 or len(ws) > 1)):
+            return None  # a proper name ("Academy Awards") names one thing, not a kind
+        sing = singular(last)
+        if sing is None:
+            return None
+        noun = noun or sing.lower()
+        out_parts.append(" ".join([*ws[:-1], sing]))
+    np = " or ".join(out_parts)
+    if np[:1].isupper() and not re.match(r"^[A-Z][a-z]*[A-Z]|^[A-Z]{2}|^[A-Z]\.", np):
+        first, *others = np.split(" ")
+        proper = _looks_proper(first) and (bool(others) or sum(c.isupper() for c in first) > 1)
+        if not proper and not (others and others[0][:1].isupper()):
+            np = np[:1].lower() + np[1:]
+    np = " ".join([np, *rest]).strip()
+    return Description(f"is {with_article(np)}", noun)
+
+
+_PROPER_ADJ = re.compile(r"^(?:[A-Z][a-z]+(?:an|ian|ese|ish|i)|Jewish|Muslim|French|Czech|"
+                         r"Icelandic|Baltic|Slavic|Nordic|Germanic|Arabic|Hispanic|Islamic|"
+                         r"Gaelic|Olympic|Atlantic|Pacific|Arctic|Antarctic|"
+                         r"Christian|Catholic|Buddhist|Hindu|Greek|Thai|Dutch|Swiss|Basque|"
+                         r"Roman|Byzantine|Soviet|Nazi|Viking|Celtic|Arab|Inuit|Maori)"
+                         r"(?:-[A-Za-z]+)?$")
+
+
+def _looks_proper(word: str) -> bool:
+    """A capitalized first word that keeps its capital: a nationality or a name."""
+    return (bool(_PROPER_ADJ.match(word)) or sum(c.isupper() for c in word) > 1
+            or bool(re.search(r"(?:ales|aceae|idae|inae|formes|oidea|ini)$", word)))
+
+
+_LTG_PLACE = re.compile(r"^(.+ (?:pogosts|nūvods))$")
+
+
+@lru_cache(maxsize=65536)
+def describe_category(name: str, lang: str = "en") -> Description | None:
+    """The category as a statement about its members, or None when it is no clue.
+    English rules apply to English wikis (``lang`` "en" or "simple"); other wikis'
+    categories are clues only where the phrase book's lexicon says what they mean."""
+    name = name.strip()
+    book = PhraseBook.default()
+    if name in book.categories:
+        np = book.categories[name]
+        head = re.sub(r"^(?:a|an|the) ", "", np).split(" ")
+        noun = next((w for w in reversed(head[:_first_prep(head)]) if w.isalpha()), None)
+        return Description(f"is {np}", noun)
+    if not name or _MAINTENANCE.search(name) or _YEARS.search(name):
+        return None
+    if lang not in ("en", "simple"):
+        m = _LTG_PLACE.match(name) if lang == "ltg" else None
+        return Description(f"lies in {m.group(1)}") if m else None
+    for pattern, template in _PATTERNS:
+        m = pattern.match(name)
+        if m:
+            groups = [g for g in m.groups()]
+            return Description(template.format(*groups), None)
+    if "," in name or "(" in name or " by " in f" {name} " and name.startswith("Works"):
+        return None
+    if not re.match(r"^[A-Z0-9][\w\-.'’ ]+$", name):
+        return None
+    return _set_category(name)
+
+
+def _first_prep(words: list[str]) -> int:
+    return next((i for i, w in enumerate(words) if i > 0 and w in _PREPS), len(words))
+
+
+_DESC_NP = re.compile(
+    r"\b(?:is|was|are|were) (?:a|an|the|one of the|any of the|a type of|a kind of) "
+    r"((?:[\w\-]+ ){0,3}?[\w\-]+?)(?= that| which| who| whose| of| in| on| for| from| with|"
+    r" by| and| or| as| located| based| derived| used| made| known| to|[,.;:(]|$)")
+_WEAK_NOUNS = {"study": "field of study", "cultivation": "practice", "term": "concept",
+               "collection": "collection", "group": "group", "number": "number"}
+
+
+def description_noun(description: str | None, title: str) -> str | None:
+    """The head noun of an English lead sentence's "X is a ... NOUN" phrase.
+
+    >>> description_noun("Alabama is a state located in the southeastern region.", "Alabama")
+    'state'
+    >>> description_noun("Aristotle was a Greek philosopher and scientist.", "Aristotle")
+    'philosopher'
+    """
+    if not description:
+        return None
+    m = _DESC_NP.search(description[:300])
+    if not m:
+        return None
+    head = m.group(1).split(" ")[-1]
+    if not re.fullmatch(r"[a-z][a-z\-]{2,}", head) or head in title.lower():
+        return None
+    sing = singular(head) if head.endswith("s") else None
+    head = sing or head
+    return _WEAK_NOUNS.get(head, head)
+
+
+def noun_for(infobox: str | None, categories: list[str], title: str,
+             fact_keys: list[str], lang: str = "en", description: str | None = None
+             ) -> str | None:
+    """What to call an entity: a word of its title that says what it is, its
+    infobox type, the head noun of its lead sentence, a head noun of its categories
+    that the lead sentence also uses, else a kind from its infobox keys."""
+    book = PhraseBook.default()
+    last = title.split(" ")[-1].lower() if " " in title else ""
+    if last in book.title_nouns:
+        return book.title_nouns[last]
+    if infobox:
+        low = infobox.lower().strip()
+        bare = re.sub(r"^infobox[ _]+", "", low)
+        for k in (low, bare):
+            if k in book.infobox_nouns:
+                return book.infobox_nouns[k]
+        bare = re.sub(r"\s*\(.*\)$", "", bare)
+        if re.fullmatch(r"[a-z][a-z .\-]{2,30}", bare) and len(bare.split()) <= 3 \
+                and not low.startswith("infoskreine"):
+            return bare
+    if lang in ("en", "simple"):
+        noun = description_noun(description, title)
+        if noun:
+            return noun
+    heads = Counter(d.noun for c in categories if (d := describe_category(c, lang)) and d.noun)
+    desc = (description or "").lower()
+    for head, _ in sorted(heads.items(), key=lambda kv: (-kv[1], kv[0])):
+        if lang not in ("en", "simple") or head in desc:
+            return head
+    return _noun_from_keys(fact_keys)
+
+
+_KEY_NOUNS = (
+    ("person", ("birth", "death", "spouse", "children", "occupation", "nationality", "alma")),
+    ("place", ("population", "area", "capital", "elevation", "pluots", "dzeivuotuoju",
+               "density", "bīzeiba", "subdivision")),
+    ("organization", ("founded", "founder", "headquarters", "industry", "key_people")),
+    ("work", ("release", "director", "author", "genre", "published", "starring")),
+)
+
+
+def _noun_from_keys(fact_keys: list[str]) -> str | None:
+    for noun, prefixes in _KEY_NOUNS:
+        if any(k.startswith(prefixes) for k in fact_keys):
+            return noun
+    return None
