@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import astuple
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -127,6 +130,40 @@ HandleDep = Annotated[GraphHandle, Depends(get_handle)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 Admin = Depends(require_admin)
 Reader = Depends(require_reader)
+
+
+class GenerationGate:
+    """At most ``limit`` requests generate at once in this process. Generation is CPU
+    work: past a few at once they only slow each other down and starve every other
+    request (reads, /readyz) of threads and of the interpreter. A request waits for its
+    turn without holding a thread; one that gets none within ``wait`` seconds gets 503
+    with Retry-After. Made inside the event loop (the app's lifespan)."""
+
+    def __init__(self, limit: int, wait: float) -> None:
+        self.limit, self.wait = max(1, limit), wait
+        self._slots = anyio.Semaphore(self.limit)
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        got = False
+        with anyio.move_on_after(self.wait):
+            await self._slots.acquire()
+            got = True
+        if not got:
+            raise ApiError(503, f"the API is busy generating ({self.limit} requests at once)",
+                           hint="retry after Retry-After seconds, or ask for stored questions "
+                           "(from_pool)", headers={"Retry-After": "2"})
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def get_gate(request: Request) -> GenerationGate:
+    return request.app.state.gate
+
+
+GateDep = Annotated[GenerationGate, Depends(get_gate)]
 
 
 class SamplerCache:

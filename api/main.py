@@ -12,7 +12,7 @@ import anyio
 from fastapi import FastAPI
 
 from api import errors
-from api.deps import GraphHandle, SamplerCache
+from api.deps import GenerationGate, GraphHandle, SamplerCache
 from api.routers import health, questions, trees
 from api.routers.health import GenerationStats
 from graph.errors import GraphUnavailable
@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None, graph_uri: str | None = None) -
         app.state.generation = GenerationStats()
         app.state.samplers = SamplerCache(settings.api_sampler_ttl_s)
         app.state.health_limiter = anyio.CapacityLimiter(4)  # /readyz's own threads
+        app.state.gate = GenerationGate(settings.api_max_generating,
+                                        settings.api_generate_queue_s)
         try:
             handle.get()  # connect now; a graph that is down is retried per request
         except GraphUnavailable:

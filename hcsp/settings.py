@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     api_pool_timeout_s: float = Field(
         300.0, description="An admin pool fill generates for at most this long.")
     api_workers: int = Field(2, description="Sampling threads per on-demand request.")
+    api_max_generating: int = Field(
+        4, description="Requests that generate at once per API process (on-demand and pool "
+        "fills); more wait up to HCSP_API_GENERATE_QUEUE_S, then get 503 + Retry-After, so "
+        "that reads and /readyz stay fast under load.")
+    api_generate_queue_s: float = Field(
+        5.0, description="How long a generating request waits for its turn.")
     api_sampler_ttl_s: float = Field(
         300.0, description="The API reuses a sampler (its graph fingerprint, roots and "
         "counts) this long; a new ingest shows in questions generated after that.")

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import BackendDep, Reader, SamplersDep, SettingsDep
+from api.deps import BackendDep, GateDep, Reader, SamplersDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
     MAX_VERTICES,
@@ -22,7 +23,7 @@ from api.schemas import (
     QuestionsResponse,
 )
 from synth.model import Tree
-from synth.pipeline import synthesize
+from synth.pipeline import SynthReport, synthesize
 from synth.sampler import SynthConfig
 from synth.store import export_record, pool_page, save_trees
 
@@ -56,14 +57,16 @@ def question_out(tree: Tree) -> QuestionOut:
 
 ERRORS = {
     422: {"model": ErrorOut, "description": "Invalid, or impossible for this graph."},
-    503: {"model": ErrorOut, "description": "The graph is down, or no question could be "
-          "generated within the time budget; retry after Retry-After seconds."},
+    503: {"model": ErrorOut, "description": "The graph is down, the API is busy generating, "
+          "or no question could be generated within the time budget; retry after "
+          "Retry-After seconds."},
 }
 
 
 @router.post("/questions", responses=ERRORS)
-def request_questions(req: QuestionRequest, backend: BackendDep, settings: SettingsDep,
-                      samplers: SamplersDep, request: Request) -> QuestionsResponse:
+async def request_questions(req: QuestionRequest, backend: BackendDep, settings: SettingsDep,
+                            samplers: SamplersDep, gate: GateDep, request: Request
+                            ) -> QuestionsResponse:
     """Questions whose trees have ``vertices`` vertices: from the stored pool when it
     holds enough (and ``from_pool``), the rest generated now, proven, and stored."""
     if req.count > settings.api_max_count:
@@ -71,22 +74,29 @@ def request_questions(req: QuestionRequest, backend: BackendDep, settings: Setti
                        hint="page through GET /v1/questions for more")
     pooled: list[Tree] = []
     if req.from_pool:
-        pooled = [t for t in pool_page(backend, limit=req.count * 4, n_vertices=req.vertices,
-                                       shape=req.shape) if t.config.get("k") == req.k]
-        pooled = pooled[:req.count]
+        page = await run_in_threadpool(pool_page, backend, limit=req.count * 4,
+                                       n_vertices=req.vertices, shape=req.shape)
+        pooled = [t for t in page if t.config.get("k") == req.k][:req.count]
     need = req.count - len(pooled)
     generated: list[Tree] = []
     rejected: dict[str, int] = {}
     if need > 0:
         config = SynthConfig(vertices=req.vertices, k=req.k, shape=req.shape)
-        deadline = time.monotonic() + settings.api_generate_timeout_s
-        generated, report = synthesize(
-            backend, config, need, req.seed, workers=settings.api_workers, deadline=deadline,
-            exclude_answers={t.answer for t in pooled}, sampler=samplers.get(backend, config))
+        async with gate.turn():  # waits without a thread; 503 if no turn comes
+
+            def generate() -> tuple[list[Tree], SynthReport]:
+                deadline = time.monotonic() + settings.api_generate_timeout_s
+                trees, report = synthesize(
+                    backend, config, need, req.seed, workers=settings.api_workers,
+                    deadline=deadline, exclude_answers={t.answer for t in pooled},
+                    sampler=samplers.get(backend, config))
+                if trees:
+                    save_trees(backend, trees)
+                return trees, report
+
+            generated, report = await run_in_threadpool(generate)
         request.app.state.generation.add(report)
         rejected = report.rejected
-        if generated:
-            save_trees(backend, generated)
         if not generated and not pooled:
             if report.timed_out:
                 raise ApiError(503, f"no {req.vertices}-vertex question could be generated "

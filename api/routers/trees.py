@@ -12,13 +12,13 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from api.deps import Admin, BackendDep, HandleDep, Reader, SamplersDep, SettingsDep
+from api.deps import Admin, BackendDep, GateDep, HandleDep, Reader, SamplersDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import PoolFill, PoolFillOut
 from api.view import render_html
 from synth.errors import SynthError
 from synth.model import Tree
-from synth.pipeline import synthesize
+from synth.pipeline import SynthReport, synthesize
 from synth.sampler import SynthConfig
 from synth.store import delete_tree, export_record, load_tree, save_trees
 
@@ -97,17 +97,23 @@ def remove_tree(tree_id: TreeId, backend: BackendDep) -> dict[str, Any]:
 
 
 @router.post("/pool", dependencies=[Admin])
-def fill_pool(req: PoolFill, backend: BackendDep, settings: SettingsDep,
-              samplers: SamplersDep, request: Request) -> PoolFillOut:
+async def fill_pool(req: PoolFill, backend: BackendDep, settings: SettingsDep,
+                    samplers: SamplersDep, gate: GateDep, request: Request) -> PoolFillOut:
     """Generate and store questions in the pool (admin)."""
     t = time.perf_counter()
     config = SynthConfig(vertices=req.vertices, k=req.k, shape=req.shape)
-    trees, report = synthesize(backend, config, req.count, req.seed,
-                               workers=settings.api_workers,
-                               sampler=samplers.get(backend, config),
-                               deadline=time.monotonic() + settings.api_pool_timeout_s)
+
+    def generate() -> tuple[list[Tree], SynthReport]:
+        trees, report = synthesize(backend, config, req.count, req.seed,
+                                   workers=settings.api_workers,
+                                   sampler=samplers.get(backend, config),
+                                   deadline=time.monotonic() + settings.api_pool_timeout_s)
+        save_trees(backend, trees)
+        return trees, report
+
+    async with gate.turn():
+        trees, report = await run_in_threadpool(generate)
     request.app.state.generation.add(report)
-    save_trees(backend, trees)
     return PoolFillOut(stored=len(trees), timed_out=report.timed_out, attempts=report.attempts,
                        rejected=report.rejected,
                        seconds=round(time.perf_counter() - t, 3))

@@ -251,3 +251,20 @@ def test_an_engine_the_api_started_is_restarted_when_it_dies(tmp_path: Path) -> 
         assert c.get("/v1/questions").status_code == 200
         assert c.get("/v1/stats").json()["engine"]["restarts"] == 1
     assert engine_processes(path) == []  # the API stopped what it started
+
+
+def test_generation_beyond_the_limit_gets_503_and_reads_still_answer(api_graph: Path) -> None:
+    s = settings_for(api_graph, api_max_generating=1, api_generate_queue_s=0.2)
+    with TestClient(create_app(s)) as c:
+        body = {"vertices": 7, "count": 3, "from_pool": False}
+        with ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(c.post, "/v1/questions", json={**body, "seed": 500 + i})
+                       for i in range(3)]
+            time.sleep(0.3)
+            assert c.get("/v1/questions", params={"limit": 1}).status_code == 200
+            results = [f.result() for f in futures]
+        codes = sorted(r.status_code for r in results)
+        assert codes[0] == 200 and codes[-1] == 503, codes
+        busy = [r for r in results if r.status_code == 503]
+        assert all("busy generating" in r.json()["error"] and r.headers["Retry-After"] == "2"
+                   for r in busy)
