@@ -137,4 +137,7 @@ class TransformersChat:
                 out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kw)
             except (RuntimeError, ValueError) as e:  # out of memory, context too long
                 raise ModelError(f"{self.name} failed: {e}") from e
+        from hcsp.chat import record_usage
+
+        record_usage(int(ids.shape[1]), int(out.shape[1] - ids.shape[1]))
         return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)

@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from hcsp.chat import ModelError
+from hcsp.chat import ModelError, take_usage
 
 
 class ChatMessage(BaseModel):
@@ -36,6 +36,13 @@ class ChatRequest(BaseModel):
     stop: list[str] | str | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     seed: int | None = None
+
+
+def _usage(used: dict[str, Any] | None) -> dict[str, int]:
+    if not used or used.get("input_tokens") is None:
+        return {}
+    i, o = int(used["input_tokens"]), int(used.get("output_tokens") or 0)
+    return {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o}
 
 
 def create_model_app(chat: Any) -> FastAPI:
@@ -55,9 +62,13 @@ def create_model_app(chat: Any) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def complete(req: ChatRequest) -> dict[str, Any]:
         stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
-        text = await run_in_threadpool(
-            chat.complete, [m.model_dump() for m in req.messages], max_tokens=req.max_tokens,
-            stop=stop, temperature=req.temperature, seed=req.seed)
+        def run() -> tuple[str, dict[str, Any] | None]:
+            out = chat.complete([m.model_dump() for m in req.messages],
+                                max_tokens=req.max_tokens, stop=stop,
+                                temperature=req.temperature, seed=req.seed)
+            return out, take_usage()
+
+        text, used = await run_in_threadpool(run)
         # A matched stop string is cut, as OpenAI does; with stops given and none matched
         # the reply ran out of tokens (a natural end cannot be told apart: "length").
         finish = "length" if stop else "stop"
@@ -69,6 +80,6 @@ def create_model_app(chat: Any) -> FastAPI:
                 "created": int(time.time()), "model": req.model,
                 "choices": [{"index": 0, "finish_reason": finish,
                              "message": {"role": "assistant", "content": text}}],
-                "usage": {}}
+                "usage": _usage(used)}
 
     return app

@@ -13,6 +13,7 @@ can record it (an agent episode ends with reason ``model_error``) instead of dyi
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -33,6 +34,22 @@ class ChatModel(Protocol):
     def complete(self, messages: list[Message], *, max_tokens: int | None = None,
                  stop: Sequence[str] = (), temperature: float | None = None,
                  seed: int | None = None) -> str: ...
+
+
+_usage = threading.local()
+
+
+def record_usage(input_tokens: int | None, output_tokens: int | None) -> None:
+    """Adapters call this after each completion with the tokens the server reported."""
+    _usage.last = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+
+
+def take_usage() -> dict[str, int | None] | None:
+    """The token counts of this thread's last completion (once), or None if the model
+    reported none."""
+    last = getattr(_usage, "last", None)
+    _usage.last = None
+    return last
 
 
 def api_messages(messages: list[Message]) -> list[Message]:
@@ -91,6 +108,9 @@ class AnthropicChat:
         except Exception as e:  # SDK errors of every kind: the server's failure, recorded
             raise ModelError(f"{self.name} failed: {type(e).__name__}: {e}") from e
         text = "".join(getattr(b, "text", "") for b in resp.content)
+        u = getattr(resp, "usage", None)
+        if u is not None:
+            record_usage(getattr(u, "input_tokens", None), getattr(u, "output_tokens", None))
         if getattr(resp, "stop_reason", None) == "stop_sequence" and resp.stop_sequence:
             text += resp.stop_sequence
         return text
@@ -130,6 +150,9 @@ class OpenAIChat:
                              ) from e
         choice = resp.choices[0]
         text = choice.message.content or ""
+        u = getattr(resp, "usage", None)
+        if u is not None and getattr(u, "prompt_tokens", None) is not None:
+            record_usage(u.prompt_tokens, getattr(u, "completion_tokens", None))
         # OpenAI-compatible servers drop the stop string; put the closing tag back.
         if choice.finish_reason == "stop" and stop:
             opened = [(text.rfind(s.replace("</", "<")), s) for s in stop if s not in text]

@@ -67,7 +67,7 @@ def stage_synthetic(root: Path, n: int, seed: int = 0,
                 dst = f"Missing page {int(n * rng.random() ** 3)}"
             else:
                 dst = titles[int(n * rng.random() ** 3)]  # a few targets get most links
-            st.add_link(title, dst, f"{title} mentions {dst} in this sentence.", dst)
+            st.add_link(title, dst, f"{title} is connected with {dst}.", dst)
         for j in range(_count(rng, shape.facts_per_entity)):
             key, kind = FACT_KEYS[rng.randrange(len(FACT_KEYS))]
             year = rng.randrange(1000, 2025)

@@ -23,7 +23,7 @@ from typing import Any
 from graph import queries as Q
 from graph.backend import GraphBackend
 from graph.buckets import number_buckets, season_bucket, year_buckets
-from synth.claims import claim_vp
+from synth.claims import claim_vp, obj_form
 from synth.describe import describe_category, noun_for
 from synth.model import (
     CATEGORY,
@@ -215,7 +215,7 @@ def _named_links(backend: GraphBackend, title: str, p: EntityProfile,
         vp = claim_vp(lk["sentence"], lk.get("anchor"), lk["title"])
         if vp:
             inbound.append(Constraint(LINKED_FROM_NAMED, {"title": lk["title"]},
-                                      f"is the one that {lk['title']} {vp}",
+                                      obj_form(vp).replace("{}", lk["title"]),
                                       {"page": lk["title"], "sentence": lk["sentence"],
                                        "claim": vp}))
     for group in (out, inbound):

@@ -99,11 +99,27 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
     return " ".join(words)
 
 
+_ARTICLE = re.compile(r" (?:the|a|an)$")
+
+
 def subj_form(vp: str) -> str:
-    """The claim about the sentence's subject, ``{o}`` for the linked entity."""
-    return f"{vp} {{o}}"
+    """The claim about the sentence's subject, ``{}`` for the linked entity (which the
+    question describes with its own article).
+
+    >>> subj_form("lies on the")
+    'lies on {}'
+    """
+    return f"{_ARTICLE.sub('', vp)} {{}}"
 
 
 def obj_form(vp: str) -> str:
-    """The claim about the linked entity, ``{s}`` for the sentence's subject."""
-    return f"is the one that {{s}} {vp}"
+    """The claim about the linked entity, ``{}`` for the sentence's subject.
+
+    >>> obj_form("was born in"), obj_form("married")
+    ('is where {} was born', 'is the one that {} married')
+    """
+    vp = _ARTICLE.sub("", vp)
+    m = re.match(r"^(.+) (?:in|at)$", vp)
+    if m and m.group(1).split()[-1] not in _PREPS:
+        return f"is where {{}} {m.group(1)}"
+    return f"is the one that {{}} {vp}"

@@ -38,8 +38,8 @@ def synth_command(
     seed: Annotated[int, typer.Option(help="Same graph + config + seed = same trees.")] = 0,
     out_file: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write accepted trees as JSONL here.")] = None,
-    llm: Annotated[str, typer.Option(help="Rewrite questions with: none, anthropic, openai."
-                                     )] = "none",
+    llm: Annotated[str, typer.Option(help="Write questions from the clues and their evidence "
+                                     "with: none, anthropic, openai.")] = "none",
     llm_model: Annotated[str | None, typer.Option(help="Model name for --llm.")] = None,
     llm_base_url: Annotated[str | None, typer.Option(
         help="OpenAI-compatible server (e.g. a local vLLM) for --llm openai.")] = None,
@@ -51,14 +51,17 @@ def synth_command(
     shape: Annotated[str, typer.Option(help="deep (chains) or wide (all under the root).")
                      ] = "deep",
     max_attempts: Annotated[int | None, typer.Option(
-        help="Give up after this many candidate trees (default 40 per tree).")] = None,
+        help="Give up after this many candidate trees (default 100 per tree, at least "
+        "200).")] = None,
     store: Annotated[bool, typer.Option(help="Store accepted trees in the graph.")] = True,
     judge: Annotated[str, typer.Option(
-        help="Score difficulty and verifiability with: none, anthropic, openai.")] = "none",
+        help="Score difficulty and verifiability (and check the LLM writer's clues) with: "
+        "none, anthropic, openai.")] = "none",
     judge_model: Annotated[str | None, typer.Option(help="Model name for --judge.")] = None,
     drop_by_judge: Annotated[bool, typer.Option(
         help="Drop questions the judge answers closed-book or cannot verify.")] = False,
     workers: Annotated[int, typer.Option(help="Parallel sampling threads.")] = 2,
+    show: Annotated[int, typer.Option(help="Questions to print at the end.")] = 5,
     graph_uri: UriOption = None,
 ) -> None:
     """Sample N-vertex research trees, prove each unique against the graph, render them
@@ -87,8 +90,13 @@ def synth_command(
     t.add_row("candidates tried", f"{report.attempts:,}")
     for reason, n in report.rejected.items():
         t.add_row(f"  rejected: {reason}", f"{n:,}")
-    if report.llm_fallbacks:
-        t.add_row("LLM rewrites not kept (template used)", f"{report.llm_fallbacks:,}")
+    if model is not None:
+        t.add_row("questions written by the LLM", f"{report.llm_kept:,} "
+                  f"({report.llm_fallbacks:,} kept the template: see renderer)")
+        tokens = report.llm_input_tokens + report.llm_output_tokens
+        cost = f", ${report.llm_cost_usd:.4f}" if report.llm_cost_usd is not None else ""
+        t.add_row("LLM tokens", f"{report.llm_input_tokens:,} in + "
+                  f"{report.llm_output_tokens:,} out{cost}" if tokens else "not reported")
     rate = report.accepted / report.seconds if report.seconds else 0
     t.add_row("time", f"{report.seconds:,.1f} s ({rate:,.2f} accepted trees/s; "
               f"{report.setup_seconds:,.1f} s of it setup)")
@@ -97,9 +105,17 @@ def synth_command(
     t.add_row("graph queries", f"{report.queries:,}")
     t.add_row("stored in the graph", "yes" if store and trees else "no")
     t.add_row("written to", str(out_file) if out_file else "(no --out)")
+    scope = report.scope
+    if scope:
+        t.add_row("graph completeness", f"{scope['articles']:,} articles / "
+                  f"{scope['entities']:,} entities ({scope['completeness']:.0%})")
     console.print(t)
-    for tree in trees[:3]:
-        console.print(f"[dim]{tree.id}[/] {tree.question} [green]→ {tree.answer}[/]",
+    if scope.get("partial"):
+        console.print("[yellow]note:[/] most entities of this graph are pages its dump "
+                      "lacks (a slice): trees are unique within this graph only, not "
+                      "within all of Wikipedia (recorded as `scope` with each tree).")
+    for tree in trees[:show]:
+        console.print(f"\n[dim]{tree.id}[/] {tree.question}\n  [green]→ {tree.answer}[/]",
                       highlight=False)
     if not trees:
         raise SynthError(

@@ -189,7 +189,7 @@ def describe_category(name: str, lang: str = "en") -> Description | None:
         if m:
             groups = [g for g in m.groups()]
             return Description(template.format(*groups), None)
-    if "," in name or "(" in name or " by " in f" {name} " and name.startswith("Works"):
+    if "," in name or "(" in name or (" by " in f" {name} " and name.startswith("Works")):
         return None
     if not re.match(r"^[A-Z0-9][\w\-.'’ ]+$", name):
         return None
@@ -202,8 +202,9 @@ def _first_prep(words: list[str]) -> int:
 
 _DESC_NP = re.compile(
     r"\b(?:is|was|are|were) (?:a|an|the|one of the|any of the|a type of|a kind of) "
-    r"((?:[\w\-]+ ){0,3}?[\w\-]+?)(?= that| which| who| whose| of| in| on| for| from| with|"
-    r" by| and| or| as| located| based| derived| used| made| known| to|[,.;:(]|$)")
+    r"((?:[\w\-]+ ){0,3}?[\w\-]+?)(?=\s(?:that|which|who|whose|of|in|on|for|from|with|by|"
+    r"and|or|as|located|based|derived|used|made|known|to|since|between|near)\b|[,.;:(]|$)")
+_GENERIC = frozenset({"place", "person", "organization", "organism", "building"})
 _WEAK_NOUNS = {"study": "field of study", "cultivation": "practice", "term": "concept",
                "collection": "collection", "group": "group", "number": "number"}
 
@@ -222,7 +223,7 @@ def description_noun(description: str | None, title: str) -> str | None:
     if not m:
         return None
     head = m.group(1).split(" ")[-1]
-    if not re.fullmatch(r"[a-z][a-z\-]{2,}", head) or head in title.lower():
+    if not re.fullmatch(r"[a-z][a-z\-]{2,}", head) or re.search(rf"\b{head}\b", title.lower()):
         return None
     sing = singular(head) if head.endswith("s") else None
     head = sing or head
@@ -239,12 +240,16 @@ def noun_for(infobox: str | None, categories: list[str], title: str,
     last = title.split(" ")[-1].lower() if " " in title else ""
     if last in book.title_nouns:
         return book.title_nouns[last]
+    english = lang in ("en", "simple")
     if infobox:
         low = infobox.lower().strip()
         bare = re.sub(r"^infobox[ _]+", "", low)
         for k in (low, bare):
             if k in book.infobox_nouns:
-                return book.infobox_nouns[k]
+                noun = book.infobox_nouns[k]
+                if noun in _GENERIC and english:  # "place": the lead may say "town"
+                    return description_noun(description, title) or noun
+                return noun
         bare = re.sub(r"\s*\(.*\)$", "", bare)
         if re.fullmatch(r"[a-z][a-z .\-]{2,30}", bare) and len(bare.split()) <= 3 \
                 and not low.startswith("infoskreine"):
@@ -256,7 +261,7 @@ def noun_for(infobox: str | None, categories: list[str], title: str,
     heads = Counter(d.noun for c in categories if (d := describe_category(c, lang)) and d.noun)
     desc = (description or "").lower()
     for head, _ in sorted(heads.items(), key=lambda kv: (-kv[1], kv[0])):
-        if lang not in ("en", "simple") or head in desc:
+        if lang not in ("en", "simple") or head in desc or not desc:
             return head
     return _noun_from_keys(fact_keys)
 

@@ -1,52 +1,220 @@
-"""Rewriting template questions more naturally with a chat model (hcsp.chat).
+"""The LLM writer: one call per tree turns the verified clues, with their evidence,
+into a question (InfoSeek's step), and checks the result before keeping it.
 
-A rewrite is kept only if it names no hidden entity and keeps every constraint;
-otherwise, or if the model fails, the template question stays and the tree says so.
+The model sees each clue's words and evidence (a sentence or a fact-box value), which
+hidden thing it describes, and the names it must not write; it answers with JSON (a
+question, and for each clue the words it used). The question is kept only if
+
+- the JSON parses into :class:`WrittenQuestion` and names every clue,
+- the words given for each clue occur in the question,
+- no hidden entity is named (synth.checks.leaks),
+- every marker (year, bound, letter, name) of the template clues is still there,
+- and, where a judge is configured, the judge confirms each clue is stated faithfully.
+
+Otherwise the template question stays and the tree says why (``renderer`` and
+``scores["writer"]``). Token counts and, for models with a known list price, the cost
+are recorded when the SDK reports usage. The prompt is ``synth/prompts/writer.md``.
 """
 
 from __future__ import annotations
 
-from hcsp.chat import AnthropicChat, ChatModel, OpenAIChat
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from hcsp.chat import ChatModel, make_chat, take_usage
 from synth.checks import leaks
+from synth.clues import Clue, tree_clues
 from synth.errors import SynthError
 from synth.model import Tree
 from synth.render import missing_markers
 
-PROMPT = (
-    "Rewrite this quiz question so it reads naturally. Keep every condition, number, "
-    "year, letter and quoted name exactly; add no facts; do not reveal or guess the "
-    "answer or any entity it describes. Reply with the question only.\n\nQuestion: {q}")
-
-
 LLM = ChatModel
+PROMPT_FILE = Path(__file__).parent / "prompts" / "writer.md"
+MAX_TOKENS = 700
+# List prices in USD per million tokens (input, output), for the cost of a question.
+PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60),
+          "gpt-4.1": (2.00, 8.00), "claude-sonnet-4-5": (3.00, 15.00),
+          "claude-haiku-4-5": (1.00, 5.00), "claude-opus-4-1": (15.00, 75.00)}
+
+JUDGE_PROMPT = """A question was written from verified clues. For each clue below, say
+whether the question states it faithfully: it says what the clue says, and nothing
+broader or different. Reply with JSON only: {{"c3": true, "c5": false, ...}}.
+
+Question: {question}
+
+Clues:
+{clues}
+"""
+
+
+class ClueWords(BaseModel):
+    id: str = Field(min_length=1)
+    words: str = Field(min_length=1)
+
+
+class WrittenQuestion(BaseModel):
+    """What the writer returns."""
+
+    question: str = Field(min_length=10)
+    clues: list[ClueWords]
 
 
 def make_llm(kind: str, model: str | None = None, base_url: str | None = None) -> LLM | None:
-    """``none`` -> None; ``anthropic`` / ``openai`` -> an adapter (hcsp.chat)."""
+    """``none`` -> None; ``anthropic`` / ``openai`` (with ``base_url`` for any
+    OpenAI-compatible server: vLLM, ``hcsp agent serve-model``) -> an adapter."""
     if kind == "none":
         return None
-    if kind == "anthropic":
-        return AnthropicChat(model)
-    if kind == "openai":
-        return OpenAIChat(model, base_url)
-    raise SynthError(f"unknown LLM {kind!r}", hint="use none, anthropic or openai")
+    if kind not in ("anthropic", "openai"):
+        raise SynthError(f"unknown LLM {kind!r}", hint="use none, anthropic or openai "
+                         "(--llm-base-url for a local OpenAI-compatible server)")
+    return make_chat(f"{kind}:{model}" if model else kind, base_url)
 
 
-def rewrite_question(tree: Tree, llm: LLM, names: dict[str, list[str]]) -> None:
-    """Replace the template question by the model's rewrite if the rewrite is safe;
-    record why not otherwise. Never raises for a model failure: the tree is kept."""
+def _label(tree: Tree, vid: int) -> str:
+    order = [v.id for v in sorted(tree.entity_vertices(), key=lambda v: v.id)]
+    v = next(x for x in tree.vertices if x.id == vid)
+    return f"[E{order.index(vid)}] ({v.noun or 'thing'})"
+
+
+def _evidence(c: Clue) -> str:
+    ev = c.evidence
+    if ev.get("sentence"):
+        return f'sentence on the page about {ev.get("page")}: "{ev["sentence"]}"'
+    if ev.get("key"):
+        return f"fact box of {ev.get('page')}: {ev['key']} = {ev.get('raw') or ev.get('value')}"
+    if ev.get("category"):
+        return f"listed among: {ev['category']}"
+    return "the name itself"
+
+
+def clue_lines(tree: Tree, clues: list[Clue], *, hide: bool = True) -> str:
+    """The clues as the prompt shows them: id, which thing, words, evidence."""
+    lines = []
+    for c in clues:
+        about = _label(tree, c.about)
+        words = c.words
+        if c.kind == "relation":
+            child = next(v for v in tree.vertices if v.id == c.vertex)
+            words = c.words.replace(f"the {child.noun}", _label(tree, c.vertex), 1)
+        ev = _evidence(c) if hide else ""
+        lines.append(f"- {c.id}: {about} {words}" + (f"\n  evidence: {ev}" if ev else ""))
+    return "\n".join(lines)
+
+
+def writer_prompt(tree: Tree, names: dict[str, list[str]], clues: list[Clue]) -> str:
+    template = PROMPT_FILE.read_text(encoding="utf-8")
+    forbidden = sorted({n for ns in names.values() for n in ns if len(n) >= 3})
+    return template.format(
+        answer_kind=f"a {tree.root.noun or 'thing'}", n_hidden=len(tree.entity_vertices()) - 1,
+        clues=clue_lines(tree, clues), forbidden=", ".join(f'"{n}"' for n in forbidden))
+
+
+def parse_reply(text: str) -> WrittenQuestion | None:
+    """The first JSON object in ``text`` as a WrittenQuestion, or None."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
     try:
-        text = llm.complete([{"role": "user", "content": PROMPT.format(q=tree.question)}]).strip()
+        return WrittenQuestion.model_validate(json.loads(text[start:end + 1]))
+    except (ValueError, ValidationError):
+        return None
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip().lower()
+
+
+def problems(tree: Tree, written: WrittenQuestion, names: dict[str, list[str]],
+             clues: list[Clue]) -> str | None:
+    """Why a written question cannot replace the template one, or None if it can."""
+    q = written.question
+    got = {c.id: c.words for c in written.clues}
+    lost = [c.id for c in clues if c.id not in got]
+    if lost:
+        return f"lost clue {lost[0]}"
+    absent = [cid for cid, w in got.items() if _norm(w) not in _norm(q)]
+    if absent:
+        return f"words for {absent[0]} not in the question"
+    named = leaks(q, names)
+    if named:
+        return "named a hidden entity"
+    if missing_markers(q, tree):
+        return "dropped a marker"
+    return None
+
+
+def _cost(model: str, used: dict[str, Any] | None) -> float | None:
+    if not used or used.get("input_tokens") is None:
+        return None
+    name = model.split(":", 1)[-1]
+    price = next((p for k, p in PRICES.items() if name.startswith(k)), None)
+    if price is None:
+        return None
+    return round((used["input_tokens"] * price[0]
+                  + (used.get("output_tokens") or 0) * price[1]) / 1e6, 6)
+
+
+def _call(llm: LLM, prompt: str, record: dict[str, Any], what: str,
+          max_tokens: int = MAX_TOKENS) -> str:
+    take_usage()  # drop anything an earlier call on this thread left
+    text = llm.complete([{"role": "user", "content": prompt}], max_tokens=max_tokens,
+                        temperature=0)
+    used = take_usage()
+    if used:
+        record[f"{what}_input_tokens"] = used.get("input_tokens")
+        record[f"{what}_output_tokens"] = used.get("output_tokens")
+        cost = _cost(llm.name, used)
+        if cost is not None:
+            record["cost_usd"] = round(record.get("cost_usd", 0.0) + cost, 6)
+    return text
+
+
+def write_question(tree: Tree, llm: LLM, names: dict[str, list[str]],
+                   judge: LLM | None = None, *, max_tokens: int = MAX_TOKENS) -> None:
+    """Replace the template question by the writer's if it passes every check; record
+    why not otherwise. Never raises for a model failure: the tree is kept."""
+    clues = tree_clues(tree)
+    record: dict[str, Any] = {"model": llm.name}
+    tree.scores["writer"] = record
+
+    def fallback(why: str) -> None:
+        record["kept"] = False
+        record["reason"] = why
+        tree.renderer = f"template (llm {why})"
+
+    try:
+        text = _call(llm, writer_prompt(tree, names, clues), record, "writer", max_tokens)
     except Exception as e:  # any SDK or network failure: keep the template question
-        tree.renderer = f"template (llm failed: {type(e).__name__})"
-        return
-    if not text:
-        tree.renderer = "template (llm returned nothing)"
-    elif leaks(text, names):
-        tree.renderer = "template (llm rewrite named a hidden entity)"
-    elif missing_markers(text, tree):
-        tree.renderer = "template (llm rewrite dropped a constraint)"
-    else:
-        tree.scores["template_question"] = tree.question
-        tree.question = text
-        tree.renderer = llm.name
+        return fallback(f"failed: {type(e).__name__}")
+    record["reply"] = text[:2000]
+    written = parse_reply(text)
+    if written is None:
+        return fallback("returned no valid JSON" if text.strip() else "returned nothing")
+    why = problems(tree, written, names, clues)
+    if why:
+        return fallback(why)
+    if judge is not None:
+        try:
+            verdict = _call(judge, JUDGE_PROMPT.format(
+                question=written.question, clues=clue_lines(tree, clues)), record, "judge")
+        except Exception as e:  # a judge failure: not confirmed, so not kept
+            return fallback(f"judge failed: {type(e).__name__}")
+        start, end = verdict.find("{"), verdict.rfind("}")
+        try:
+            marks = json.loads(verdict[start:end + 1]) if start >= 0 else {}
+        except ValueError:
+            marks = {}
+        unfaithful = [c.id for c in clues if marks.get(c.id) is not True]
+        record["judge"] = judge.name
+        if unfaithful:
+            return fallback(f"judge found clue {unfaithful[0]} unfaithful")
+    record["kept"] = True
+    record["clue_words"] = {c.id: c.words for c in written.clues}
+    tree.scores["template_question"] = tree.question
+    tree.question = written.question.strip()
+    tree.renderer = llm.name
+

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from graph.backend import GraphBackend
 from synth.checks import check_tree, hidden_names, leaks
 from synth.errors import SynthError
-from synth.llm import LLM, rewrite_question
+from synth.llm import LLM, write_question
 from synth.model import Tree
 from synth.quality import score, verdict
 from synth.render import template_question
@@ -39,7 +39,13 @@ class SynthReport:
     queries: int = 0
     tree_seconds: list[float] = field(default_factory=list)
     llm_fallbacks: int = 0
+    llm_kept: int = 0
+    llm_input_tokens: int = 0
+    llm_output_tokens: int = 0
+    llm_cost_usd: float | None = None
     timed_out: bool = False
+    scope: dict = field(default_factory=dict)
+    """The graph's completeness: uniqueness holds within this graph (see Sampler)."""
 
 
 def attempt_seed(seed: int, i: int) -> int:
@@ -68,7 +74,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
         raise SynthError(f"count must be at least 1, not {count}")
     if workers < 1:
         raise SynthError(f"workers must be at least 1, not {workers}")
-    max_attempts = max_attempts or max(50, count * 40)
+    max_attempts = max_attempts or max(200, count * 100)
     t0 = time.perf_counter()
     if sampler is not None and sampler.config != config:
         raise SynthError("the sampler passed in was made for another configuration")
@@ -85,7 +91,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
         t = time.perf_counter()
         try:
             tree = sampler.sample(attempt_seed(seed, i))
-            finish(backend, tree, config, llm, checker)
+            finish(backend, tree, config, llm, checker, judge)
             if judge is not None:
                 why = verdict(score(tree, judge))
                 if why and drop_by_judge:
@@ -112,6 +118,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
                 else:
                     if tree.renderer.startswith("template (llm"):
                         report.llm_fallbacks += 1
+                    _count_llm(report, tree)
                     seen.add(tree.answer)
                     trees.append(tree)
                     report.tree_seconds.append(sec)
@@ -119,22 +126,36 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
                     progress(len(trees), report.attempts)
             i = window.stop
     report.accepted = len(trees)
+    report.scope = dict(sampler.scope)
     report.rejected = dict(sorted(rejected.items()))
     report.queries = sampler.counts.queries
     report.seconds = time.perf_counter() - t0
     return trees, report
 
 
+def _count_llm(report: SynthReport, tree: Tree) -> None:
+    rec = tree.scores.get("writer") or {}
+    if rec.get("kept"):
+        report.llm_kept += 1
+    for what in ("writer", "judge"):
+        report.llm_input_tokens += rec.get(f"{what}_input_tokens") or 0
+        report.llm_output_tokens += rec.get(f"{what}_output_tokens") or 0
+    if rec.get("cost_usd") is not None:
+        report.llm_cost_usd = round((report.llm_cost_usd or 0.0) + rec["cost_usd"], 6)
+
+
 def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | None,
-           checker: Counts | None = None) -> None:
-    """Render, recheck all four rules, and run the independent solver."""
+           checker: Counts | None = None, judge: LLM | None = None) -> None:
+    """Render, recheck all four rules, and run the independent solver. With ``llm``,
+    the writer may replace the template question (checked again; ``judge``, where
+    given, confirms each clue is stated faithfully)."""
     names = hidden_names(backend, tree)
     tree.aliases = sorted({a for a in names.get(tree.answer, []) if a != tree.answer})
     tree.question = template_question(tree)
     if leaks(tree.question, names):
         raise Rejected("leak")
     if llm is not None:
-        rewrite_question(tree, llm, names)
+        write_question(tree, llm, names, judge)
     tree.checks = check_tree(backend, tree, config.k, config.cap, checker)
     if not tree.checks["ok"]:
         raise Rejected("check_failed:" + tree.checks["failed"][0].split(":")[0])

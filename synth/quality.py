@@ -31,7 +31,7 @@ def evidence_text(tree: Tree) -> str:
         elif ev.get("category"):
             lines.append(f"- {ev['page']} is in the category {ev['category']}")
         elif ev.get("links_to"):
-            lines.append(f"- {ev['page']} links to {ev['links_to']}")
+            lines.append(f"- {ev['page']} mentions {ev['links_to']}")
         elif ev.get("title_initial"):
             lines.append(f"- {ev['page']}")
         elif ev.get("target"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from synth.blur import fmt_number
 from synth.describe import with_article
-from synth.model import Tree, Vertex
+from synth.model import Constraint, Tree, Vertex
 
 MAX_NESTING = 2
 
@@ -146,36 +146,39 @@ def template_question(tree: Tree) -> str:
     level = 0 if rng.random() < 0.5 else MAX_NESTING  # sometimes every hidden entity
     noun, clauses = _head(root, _clauses(plan, root, level))  # gets its own sentence
     form = rng.choice(FORMS)
+    if root.person:
+        form = form.replace("What is the", "Who is the")
     ask = form.format(noun=noun, np=with_article(noun), who=_who(root),
                       clauses=join(clauses))
     text = " ".join([*plan.sentences, ask[0].upper() + ask[1:]])
     return re.sub(r"\s+", " ", text).strip()
 
 
+def constraint_markers_of(c: Constraint) -> list[str]:
+    """Strings a faithful rendering of one constraint must keep (a year, a bound, a
+    letter, a name)."""
+    p = c.params
+    if c.kind == "fact_year":
+        return [str(p["lo"])]
+    if c.kind == "fact_number":
+        return [fmt_number(p["lo"])]
+    if c.kind == "title_initial":
+        return [p["letter"]]
+    if c.kind == "links_to_named":
+        return [c.provenance.get("anchor") or p["title"]]
+    if c.kind in ("linked_from_named", "fact_named"):
+        return [p["title"]]
+    if c.kind == "category":
+        words = [w for w in re.findall(r"[\w\-.’']+", c.text)[1:]
+                 if w[:1].isupper() or w[:1].isdigit()]
+        return words[:1]
+    return []
+
+
 def constraint_markers(tree: Tree) -> list[str]:
     """Strings every faithful rendering must keep (years, bounds, letters, names)."""
-    out = []
-    for v in tree.vertices:
-        c = v.constraint
-        if c is None:
-            continue
-        p = c.params
-        if c.kind == "fact_year":
-            out.append(str(p["lo"]))
-        elif c.kind == "fact_number":
-            out.append(fmt_number(p["lo"]))
-        elif c.kind == "title_initial":
-            out.append(p["letter"])
-        elif c.kind == "links_to_named":
-            out.append(c.provenance.get("anchor") or p["title"])
-        elif c.kind in ("linked_from_named", "fact_named"):
-            out.append(p["title"])
-        elif c.kind == "category":
-            words = [w for w in re.findall(r"[\w\-.’']+", c.text)[1:] if w[:1].isupper()
-                     or w[:1].isdigit()]
-            if words:
-                out.append(words[0])
-    return out
+    return [m for v in tree.vertices if v.constraint is not None
+            for m in constraint_markers_of(v.constraint)]
 
 
 def missing_markers(text: str, tree: Tree) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
@@ -22,13 +23,16 @@ from graph.model import Rel
 from graph.schema import apply_schema
 from graph.store import backfill_fact_buckets, graph_stats
 from synth.blur import EntityProfile, profile
-from synth.claims import claim_vp
+from synth.claims import claim_vp, obj_form, subj_form
 from synth.errors import SynthError
 from synth.model import TITLE_INITIAL, Constraint, Relation, Tree, Vertex
 from synth.names import too_close
 from synth.phrasebook import PhraseBook
 
 SHAPES = ("deep", "wide")
+# Pages about pages: a list or an index is not a thing in the world to ask about.
+_NOT_A_THING = re.compile(r"^(?:Lists? of|Index of|Outline of|Glossary of|Timeline of|"
+                          r"Bibliography of|Sarakstu?s?\b)", re.I)
 MAX_VERTICES = 64
 
 
@@ -115,6 +119,31 @@ def graph_scope(backend: GraphBackend) -> dict[str, object]:
     completeness = round((entities - stubs) / entities, 4) if entities else 0.0
     return {"unique_within": "this graph", "articles": entities - stubs, "entities": entities,
             "completeness": completeness, "partial": completeness < 0.5}
+
+
+def fact_relation(book: PhraseBook, key: str, direction: str, text: str | None = None
+                  ) -> Relation | None:
+    """An infobox relation in words: "out" when the parent's infobox names the child
+    ("was born in {}"), "in" when the child's names the parent ("is the birthplace of
+    {}"). None for keys that are never clues."""
+    words = book.relation(key)
+    if words is None:
+        return None
+    phrase = (words.subj.replace("{o}", "{}") if direction == "out"
+              else words.obj.replace("{s}", "{}"))
+    return Relation(str(Rel.FACT), direction, key, None, text, phrase)
+
+
+def link_relation(direction: str, sentence: str | None, anchor: str | None, parent: str,
+                  child: str) -> Relation | None:
+    """A link as a claim from its sentence, which is on the page the link leaves from
+    (the parent's for "out", the child's for "in"); None where it states no claim."""
+    subject = parent if direction == "out" else child
+    claim = claim_vp(sentence, anchor, subject)
+    if claim is None:
+        return None
+    return Relation(str(Rel.LINKS_TO), direction, None, sentence, None,
+                    subj_form(claim) if direction == "out" else obj_form(claim), claim)
 
 
 class Counts:
@@ -226,27 +255,17 @@ class Sampler:
                                       (Q.NEIGHBOURS_LINK_OUT, Rel.LINKS_TO, "out"),
                                       (Q.NEIGHBOURS_LINK_IN, Rel.LINKS_TO, "in")):
             for r in self.backend.read(query, {"title": title}):
-                if r["stub"] or r["disambiguation"]:
+                if r["stub"] or r["disambiguation"] or _NOT_A_THING.match(r["title"]):
                     continue
                 if (r["n_facts"] or 0) + (r["out_links"] or 0) < 2:
                     continue
-                claim = None
                 if rel == Rel.FACT:
-                    words = self.book.relation(r["key"])
-                    if words is None:
-                        continue
-                    phrase = (words.subj.replace("{o}", "{}") if direction == "out"
-                              else words.obj.replace("{s}", "{}"))
+                    relation = fact_relation(self.book, r["key"], direction, r.get("text"))
                 else:
-                    # The sentence is on the page the link leaves from.
-                    subject = title if direction == "out" else r["title"]
-                    claim = claim_vp(r.get("sentence"), r.get("anchor"), subject)
-                    if claim is None:
-                        continue
-                    phrase = f"{claim} {{}}" if direction == "out" \
-                        else f"is the one that {{}} {claim}"
-                out.append((Relation(str(rel), direction, r.get("key"), r.get("sentence"),
-                                     r.get("text"), phrase, claim), r["title"]))
+                    relation = link_relation(direction, r.get("sentence"), r.get("anchor"),
+                                             title, r["title"])
+                if relation is not None:
+                    out.append((relation, r["title"]))
         return out
 
     def _has_options(self, title: str) -> bool:
@@ -276,9 +295,12 @@ class Sampler:
         # Many entities relate to nothing the question can state (no infobox relation,
         # no link whose sentence makes a claim): draw again, a few times, from the seed.
         for _ in range(cfg.root_trials - 1):
-            if self.profile(root).noun and self._has_options(root):
+            if not _NOT_A_THING.match(root) and self.profile(root).noun \
+                    and self._has_options(root):
                 break
             root = self.pick_root(rng)
+        if _NOT_A_THING.match(root):
+            raise Rejected("not_a_thing", f"{root} is a page about pages")
         verts = [Vertex(0, None, "entity", entity=root)]
         used = {root}
         attach = 0

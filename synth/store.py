@@ -12,6 +12,7 @@ from typing import Any
 from graph import queries as Q
 from graph.backend import GraphBackend
 from graph.schema import apply_schema
+from synth.clues import tree_clues
 from synth.errors import SynthError
 from synth.model import Tree
 
@@ -30,7 +31,8 @@ def save_tree(backend: GraphBackend, tree: Tree) -> None:
     rows = []
     for v in tree.vertices:
         text = (v.constraint.text if v.constraint is not None
-                else f"{v.noun or 'entity'} (hidden)" if v.parent is not None else "answer")
+                else f"{v.noun or 'entity'} (hidden)" if v.parent is not None
+                else f"answer ({v.noun})")
         rows.append({"id": f"{tree.id}:{v.id}", "idx": v.id, "kind": v.kind, "text": text})
     backend.write(Q.UPSERT_TREE_VERTICES, {"tree": tree.id, "rows": rows})
     backend.write(Q.LINK_TREE_PARENTS, {"rows": [
@@ -100,7 +102,8 @@ def export_record(tree: Tree) -> dict[str, Any]:
         "seed": tree.seed, "graph_fingerprint": tree.graph_fingerprint,
         "renderer": tree.renderer, "checks": tree.checks, "solver": tree.solver,
         "scores": tree.scores, "config": tree.config, "tree": {"vertices": d["vertices"]},
-        "evidence": evidence(tree),
+        "evidence": evidence(tree), "scope": tree.scope,
+        "clues": [c.to_dict() for c in tree_clues(tree)],
     }
 
 
@@ -113,7 +116,8 @@ def evidence(tree: Tree) -> list[dict[str, Any]]:
             src, dst = ((parent.entity, v.entity) if v.relation.direction == "out"
                         else (v.entity, parent.entity))
             out.append({"vertex": v.id, "page": src, "target": dst, "rel": v.relation.rel,
-                        "key": v.relation.key, "sentence": v.relation.sentence})
+                        "key": v.relation.key, "sentence": v.relation.sentence,
+                        "claim": v.relation.claim})
         elif v.constraint is not None:
             out.append({"vertex": v.id, **v.constraint.provenance})
     return out

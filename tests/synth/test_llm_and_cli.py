@@ -1,10 +1,12 @@
-"""LLM rewrites (through a fake that implements the LLM protocol: no paid API runs
-here) and the synth/tree commands."""
+"""The LLM writer (through scripted implementations of the chat protocol, a server that
+is down, and SmolLM2 behind `hcsp agent serve-model`: no paid API runs here) and the
+synth/tree commands."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,28 +15,31 @@ from typing import Any
 import pytest
 
 from graph.backend import FalkorBackend
-from synth.checks import hidden_names
+from synth.checks import hidden_names, leaks
+from synth.clues import tree_clues
 from synth.errors import SynthError
-from synth.llm import make_llm, rewrite_question
+from synth.llm import make_llm, write_question
 from synth.model import Tree
 from synth.pipeline import synthesize
+from synth.render import constraint_markers
 from synth.sampler import SynthConfig
 from tests.conftest import LTGWIKI
 
 
 class ScriptedLLM:
-    """A real implementation of the LLM protocol whose answer is a function of the
+    """A real implementation of the chat protocol whose reply is a function of the
     prompt, standing in for a paid API."""
 
     def __init__(self, reply: Any, name: str = "scripted") -> None:
         self.reply = reply
         self.name = name
         self.calls = 0
+        self.prompts: list[str] = []
 
     def complete(self, messages: list[dict[str, str]], **_: Any) -> str:
         self.calls += 1
-        question = messages[-1]["content"].split("Question: ", 1)[1]
-        return self.reply(question)
+        self.prompts.append(messages[-1]["content"])
+        return self.reply(messages[-1]["content"])
 
 
 @pytest.fixture(scope="module")
@@ -47,26 +52,73 @@ def _copy(t: Tree) -> Tree:
     return Tree.from_dict(t.to_dict())
 
 
-def test_a_faithful_rewrite_is_kept(ltg: FalkorBackend, tree: Tree) -> None:
+def faithful(t: Tree, question: str | None = None, drop: str | None = None) -> str:
+    """What a good writer returns for ``t``: the question, and the words used per clue
+    (for a relation, the phrase up to the hidden entity)."""
+    words = []
+    for c in tree_clues(t):
+        w = c.words if c.kind != "relation" else \
+            next(v for v in t.vertices if v.id == c.vertex).relation.phrase.split("{}")[0]
+        if c.id != drop:
+            words.append({"id": c.id, "words": w.strip() or c.words})
+    return "Sure! " + json.dumps({"question": question or t.question, "clues": words})
+
+
+def test_the_writer_sees_clues_evidence_and_forbidden_names(ltg: FalkorBackend, tree: Tree
+                                                            ) -> None:
     t = _copy(tree)
-    llm = ScriptedLLM(lambda q: "Here is a puzzle: " + q[0].lower() + q[1:])
-    rewrite_question(t, llm, hidden_names(ltg, t))
-    assert t.renderer == "scripted" and t.question.startswith("Here is a puzzle: which")
-    assert t.scores["template_question"] == tree.question
+    llm = ScriptedLLM(lambda p: faithful(t, "Here is a puzzle: " + t.question))
+    write_question(t, llm, hidden_names(ltg, t))
+    assert t.renderer == "scripted" and t.question.startswith("Here is a puzzle: ")
+    assert t.scores["template_question"] == tree.question and t.scores["writer"]["kept"]
+    prompt = llm.prompts[0]
+    for c in tree_clues(tree):
+        assert f"- {c.id}: [E" in prompt
+        if c.evidence.get("sentence"):
+            assert c.evidence["sentence"] in prompt
+    for v in tree.entity_vertices():
+        assert f'"{v.entity}"' in prompt  # told what it must not write
+    assert "Wikipedia" in prompt and "JSON" in prompt  # told what not to mention, and how
 
 
 @pytest.mark.parametrize(("reply", "reason"), [
-    (lambda q: q + " (Hint: it is {answer}.)", "named a hidden entity"),
-    (lambda q: "Which thing is it?", "dropped a constraint"),
-    (lambda q: "", "returned nothing"),
+    (lambda t: faithful(t, t.question + " (Hint: it is {answer}.)"), "named a hidden entity"),
+    (lambda t: faithful(t, drop=tree_clues(t)[0].id), "lost clue"),
+    (lambda t: faithful(t, "Which thing is it, and what does it do in the world?"),
+     "not in the question"),
+    (lambda t: "The question is: which one?", "no valid JSON"),
+    (lambda t: '{"question": 3}', "no valid JSON"),
+    (lambda t: "", "returned nothing"),
 ])
-def test_unsafe_rewrites_fall_back_to_the_template(ltg: FalkorBackend, tree: Tree, reply: Any,
+def test_unsafe_writing_falls_back_to_the_template(ltg: FalkorBackend, tree: Tree, reply: Any,
                                                   reason: str) -> None:
     t = _copy(tree)
-    llm = ScriptedLLM(lambda q: reply(q).replace("{answer}", tree.answer))
-    rewrite_question(t, llm, hidden_names(ltg, t))
+    llm = ScriptedLLM(lambda p: reply(t).replace("{answer}", tree.answer))
+    write_question(t, llm, hidden_names(ltg, t))
     assert t.question == tree.question
-    assert reason in t.renderer
+    assert reason in t.renderer and reason in t.scores["writer"]["reason"]
+    assert t.scores["writer"]["kept"] is False
+
+
+def test_a_dropped_marker_falls_back(ltg: FalkorBackend, tree: Tree) -> None:
+    t = _copy(tree)
+    marker = constraint_markers(t)[0]
+    changed = t.question.replace(marker, "several")
+    write_question(t, ScriptedLLM(lambda p: json.dumps({"question": changed, "clues": [
+        {"id": c.id, "words": "several"} for c in tree_clues(t)]})), hidden_names(ltg, t))
+    assert t.question == tree.question and "dropped a marker" in t.renderer
+
+
+def test_the_judge_confirms_each_clue(ltg: FalkorBackend, tree: Tree) -> None:
+    ids = [c.id for c in tree_clues(tree)]
+    t = _copy(tree)
+    yes = ScriptedLLM(lambda p: json.dumps(dict.fromkeys(ids, True)), name="judge")
+    write_question(t, ScriptedLLM(lambda p: faithful(t)), hidden_names(ltg, t), yes)
+    assert t.scores["writer"]["kept"] and t.scores["writer"]["judge"] == "judge"
+    t = _copy(tree)
+    doubts = ScriptedLLM(lambda p: json.dumps({**dict.fromkeys(ids, True), ids[-1]: False}))
+    write_question(t, ScriptedLLM(lambda p: faithful(t)), hidden_names(ltg, t), doubts)
+    assert t.question == tree.question and f"clue {ids[-1]} unfaithful" in t.renderer
 
 
 def test_a_failing_model_never_loses_the_tree(ltg: FalkorBackend) -> None:
@@ -75,11 +127,61 @@ def test_a_failing_model_never_loses_the_tree(ltg: FalkorBackend) -> None:
 
     trees, report = synthesize(ltg, SynthConfig(vertices=6), count=2, seed=21,
                                llm=ScriptedLLM(boom))
-    assert len(trees) == 2 and report.llm_fallbacks == 2
+    assert len(trees) == 2 and report.llm_fallbacks == 2 and report.llm_kept == 0
     assert all(t.renderer == "template (llm failed: TimeoutError)" for t in trees)
 
 
-def test_unknown_llm_and_missing_sdk() -> None:
+def test_a_server_that_is_down_keeps_the_template(ltg: FalkorBackend, tree: Tree) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = _copy(tree)
+    down = make_llm("openai", "any", f"http://127.0.0.1:{port}/v1")
+    assert down is not None
+    down.client = down.client.with_options(max_retries=0, timeout=5)
+    write_question(t, down, hidden_names(ltg, t))
+    assert t.question == tree.question and t.renderer == "template (llm failed: ModelError)"
+
+
+def test_the_whole_path_against_the_local_model_server(ltg: FalkorBackend, tree: Tree,
+                                                      smollm2: Any) -> None:
+    """`hcsp agent serve-model`'s app on loopback with SmolLM2 behind it, reached with the
+    real OpenAI SDK: the prompt goes out, a reply comes back with token usage, and the
+    checks decide (SmolLM2 is far too small to write well: this tests the protocol and
+    the fallbacks, not the quality)."""
+    import threading
+
+    import uvicorn
+
+    from agent.model_server import create_model_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_model_app(smollm2), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.05)
+        llm = make_llm("openai", "smollm2", f"http://127.0.0.1:{port}/v1")
+        assert llm is not None
+        t = _copy(tree)
+        write_question(t, llm, hidden_names(ltg, t), max_tokens=48)
+        rec = t.scores["writer"]
+        assert rec["model"] == "openai:smollm2" and rec["writer_input_tokens"] > 100
+        assert 0 < rec["writer_output_tokens"] <= 48 and "cost_usd" not in rec
+        if rec["kept"]:
+            assert t.renderer == "openai:smollm2" and not leaks(t.question, hidden_names(ltg, t))
+        else:
+            assert t.question == tree.question and t.renderer.startswith("template (llm ")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_unknown_llm() -> None:
     assert make_llm("none") is None
     with pytest.raises(SynthError, match="unknown LLM"):
         make_llm("gpt")

@@ -181,11 +181,14 @@ def _page(i: int, title: str, text: str) -> str:
 def test_a_graph_without_unique_trees_rejects_with_the_reason(tmp_path: Path) -> None:
     """Twin A and Twin B say exactly the same things: nothing in the graph tells them
     apart, so no tree through them can be proven unique."""
-    twin = "{t} is a twin. It links to [[Hub]], [[Alpha]] and [[Beta]]. [[Category:Twins]]"
+    twin = ("{t} is a twin from the valley. {t} lies near [[Hub]]. {t} lies near [[Alpha]]. "
+            "{t} lies near [[Beta]]. [[Category:Twins]]")
     pages = [_page(1, "Twin A", twin.format(t="Twin A")),
              _page(2, "Twin B", twin.format(t="Twin B")),
-             _page(3, "Hub", "Hub of [[Twin A]] and [[Twin B]]."),
-             _page(4, "Alpha", "Alpha."), _page(5, "Beta", "Beta.")]
+             _page(3, "Hub", "Hub is a place in the valley. It lies near [[Twin A]] "
+                             "and [[Twin B]]."),
+             _page(4, "Alpha", "Alpha is a place in the valley."),
+             _page(5, "Beta", "Beta is a place in the valley.")]
     dump = tmp_path / "twins.xml"
     dump.write_text(TWINS.format(pages="\n".join(pages)))
     b = FalkorBackend(str(tmp_path / "g"))
