@@ -233,7 +233,7 @@ class EmbeddedEngine:
         return {
             "kind": "embedded", "path": str(self.path), "running": running,
             "pid": pid if running else None,
-            "uptime_s": round(time.time() - float(started), 1) if running and started else None,
+            "uptime_s": round(time.time() - float(started), 2) if running and started else None,
             "owner_pid": owner["pid"] if owner_alive else None,
             "supervised": bool(owner_alive and _alive(sup) and sup["pid"] == owner["pid"]
                                and not state.get("gave_up")),
