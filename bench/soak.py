@@ -110,7 +110,21 @@ class Load:
         self.latencies: list[float] = []
         self.by_kind: dict[str, list[float]] = {}
         self.no_retry_after = 0
+        self.causes: Counter[str] = Counter()  # of the 503s
         self.sent = 0
+
+
+def cause_of(r: httpx.Response) -> str:
+    """Why a 503 came back: the engine down, generation at its limit, or out of time."""
+    try:
+        error = str(r.json().get("error", ""))
+    except ValueError:
+        return "not JSON"
+    if "busy generating" in error:
+        return "busy generating (backpressure)"
+    if "could be generated within" in error:
+        return "generation time budget"
+    return "graph unavailable (engine down)"
 
 
 async def client_loop(cid: int, http: httpx.AsyncClient, ids: list[str], load: Load,
@@ -144,8 +158,10 @@ async def client_loop(cid: int, http: httpx.AsyncClient, ids: list[str], load: L
         try:
             r = await req
             status = str(r.status_code)
-            if r.status_code == 503 and not r.headers.get("Retry-After"):
-                load.no_retry_after += 1
+            if r.status_code == 503:
+                if not r.headers.get("Retry-After"):
+                    load.no_retry_after += 1
+                load.causes[cause_of(r)] += 1
         except httpx.HTTPError as e:
             status = f"error: {type(e).__name__}"
         load.latencies.append(time.perf_counter() - t)
@@ -284,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             ("requests", f"{sum(load.statuses.values()):,} in {elapsed:.1f} s "
              f"({sum(load.statuses.values()) / elapsed:,.0f}/s), {args.clients} clients"),
             *((f"  status {s}", f"{n:,}") for s, n in sorted(load.statuses.items())),
+            *((f"  503: {c}", f"{n:,}") for c, n in sorted(load.causes.items())),
             ("  503 without Retry-After", str(load.no_retry_after)),
             *((f"  {k}: requests, p50 / p99", f"{n:,}, {pct(load.by_kind[k], .5):,.0f} / "
                f"{pct(load.by_kind[k], .99):,.0f} ms") for k, n in sorted(load.kinds.items())),
@@ -306,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         print_table(("what", "value"), rows)
         result = {"passed": not failures, "failures": failures,
                   "statuses": dict(load.statuses), "no_retry_after": load.no_retry_after,
+                  "causes_503": dict(load.causes),
                   "kills": kills, "stored_before": len(before), "stored_after": len(after),
                   "lost": lost, "engines_running": engines_running,
                   "engines_after": engines_after, "rss_mb": [rss_start, rss_end],
