@@ -109,6 +109,8 @@ def _head(v: Vertex, clauses: list[str]) -> tuple[str, list[str]]:
     """The noun, or a description that already says it ("lake in Latgale" for a lake
     described as "is a lake in Latgale"), and the clauses left."""
     noun = v.noun or "thing"
+    if len(clauses) < 2:
+        return noun, clauses  # a question needs at least one clause left to ask with
     for i, c in enumerate(clauses):
         m = re.match(r"^is (?:a|an) (.+)$", c)
         if m and re.search(rf"\b{re.escape(noun)}\b", m.group(1)) and " that " not in c \
@@ -138,14 +140,22 @@ def _separate(plan: _Plan, v: Vertex) -> str:
     return ref
 
 
+def choices(seed: int) -> tuple[bool, int]:
+    """What the seed picks: whether hidden entities nest (else each gets a sentence of
+    its own), and which question form (an index into FORMS)."""
+    rng = random.Random(f"render:{seed}")
+    nested = rng.random() < 0.5
+    return nested, rng.randrange(len(FORMS))
+
+
 def template_question(tree: Tree) -> str:
     """The question for ``tree`` from templates chosen by the tree's seed."""
-    rng = random.Random(f"render:{tree.seed}")
     root = tree.root
     plan = _Plan(tree)
-    level = 0 if rng.random() < 0.5 else MAX_NESTING  # sometimes every hidden entity
-    noun, clauses = _head(root, _clauses(plan, root, level))  # gets its own sentence
-    form = rng.choice(FORMS)
+    nested, form_at = choices(tree.seed)
+    level = 0 if nested else MAX_NESTING
+    noun, clauses = _head(root, _clauses(plan, root, level))
+    form = FORMS[form_at]
     if root.person:
         form = form.replace("What is the", "Who is the")
     ask = form.format(noun=noun, np=with_article(noun), who=_who(root),

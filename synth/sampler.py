@@ -375,20 +375,12 @@ class Sampler:
             options = self._options(v.entity or "", rng, hidden)
             n = self.counts.count(base) if base else cfg.cap
             is_root = v.parent is None
-            for c in options:
-                if n <= 1:
+            while n > 1 and len(chosen) < allowance:
+                picked = self._most_telling(tree, base, chosen, options, n, is_root)
+                if picked is None:
                     break
-                if len(chosen) >= allowance:
-                    break
-                if c.kind == TITLE_INITIAL and self._initial_used(tree, chosen):
-                    continue
-                trial = base + [constraint_pred(x) for x in (*chosen, c)]
-                m = self.counts.count(trial)
-                if m < n and m >= 1:
-                    if is_root and self._root_literals_unique([*chosen, c]):
-                        continue  # the hierarchy must stay necessary (check 3)
-                    chosen.append(c)
-                    n = m
+                c, n = picked
+                chosen.append(c)
             if n != 1:
                 raise Rejected("not_unique", f"{v.entity}: {n} candidates with {len(chosen)} "
                                "constraints")
@@ -420,6 +412,25 @@ class Sampler:
                     break
             if not added:
                 raise Rejected("too_few_constraints", "no more constraints to reach N")
+
+    def _most_telling(self, tree: Tree, base: list[Predicate], chosen: list[Constraint],
+                      options: list[Constraint], n: int, is_root: bool
+                      ) -> tuple[Constraint, int] | None:
+        """The option that, added to what is chosen, leaves the fewest candidates (at
+        least one, fewer than ``n``): greedy, so few constraints pin an entity. A name's
+        initial only when no statement about the world narrows at all."""
+        best: tuple[Constraint, int] | None = None
+        for c in options:
+            if c in chosen or (c.kind == TITLE_INITIAL and (
+                    best is not None or self._initial_used(tree, chosen))):
+                continue
+            m = self.counts.count(base + [constraint_pred(x) for x in (*chosen, c)])
+            if not 1 <= m < n or (best is not None and m >= best[1]):
+                continue
+            if is_root and self._root_literals_unique([*chosen, c]):
+                continue  # the hierarchy must stay necessary (check 3)
+            best = (c, m)
+        return best
 
     @staticmethod
     def _initial_used(tree: Tree, chosen: list[Constraint]) -> bool:

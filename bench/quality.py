@@ -1,0 +1,168 @@
+"""What the questions say: prints a table. Not a test; run it by hand.
+
+    .venv/bin/python bench/quality.py                       # every dump, N in 5,6,8, 50 trees
+    .venv/bin/python bench/quality.py --baseline 7ac34bc    # and the same run at an older commit
+    .venv/bin/python bench/quality.py --count 10 --show 3
+
+For every real dump in ../shared/data/wiki/ (each in a graph of its own) and each N:
+the share of questions that speak of the corpus (Wikipedia, articles, links,
+categories, "begins with the letter"; target 0%), the share of clues that are facts
+about the world (target >= 90%), the share of entity vertices called by a vague noun
+("subject", "entity", "thing"; target 0%), words per question, acceptance (accepted /
+candidates) and accepted trees/s; per dump, the phrase book's coverage of the keys
+behind its FACT edges. ``--baseline REF`` runs the same sampling with the code of REF
+(a git worktree, in a subprocess, on the same graph) and prints its row beside each.
+Then ``--show`` questions per dump, unedited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from table import print_table  # noqa: E402
+
+from graph.backend import FalkorBackend  # noqa: E402
+from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
+from synth.clues import tree_clues  # noqa: E402
+from synth.phrasebook import PhraseBook  # noqa: E402
+from synth.pipeline import synthesize  # noqa: E402
+from synth.sampler import SynthConfig  # noqa: E402
+
+DUMPS = ROOT.parent / "shared" / "data" / "wiki"
+CORPUS = re.compile(r"wikipedia|\barticles?\b|\blinks? to\b|\blinked from\b|categor|"
+                    r"begins with the letter|infobox|\bpage\b", re.I)
+VAGUE = re.compile(r"\b(?:subject|entity|thing|item)\b", re.I)
+# In trees of older versions: the constraint kinds that are facts about the world.
+_OLD_WORLD = {"fact_year", "fact_number", "fact_months", "fact_named", "category"}
+
+BASELINE = """
+import json, sys, time
+from graph.backend import FalkorBackend
+from synth.pipeline import synthesize
+from synth.sampler import SynthConfig
+b = FalkorBackend(sys.argv[1])
+out = []
+for n in map(int, sys.argv[2].split(",")):
+    t = time.perf_counter()
+    trees, rep = synthesize(b, SynthConfig(vertices=n), count=int(sys.argv[3]), seed=1,
+                            workers=2)
+    sec = time.perf_counter() - t
+    out.append({"n": n, "accepted": len(trees), "attempts": rep.attempts, "seconds": sec,
+                "questions": [t.question for t in trees],
+                "kinds": [[v.constraint.kind if v.constraint else
+                           ("FACT" if v.relation.rel == "FACT" else "link")
+                           for v in t.vertices if v.parent is not None] for t in trees],
+                "nouns": [[v.noun for v in t.vertices if v.kind == "entity"] for t in trees]})
+b.close()
+b.engine.stop()
+print(json.dumps(out))
+"""
+
+
+def _row(name: str, n: int, who: str, questions: list[str], world: list[float],
+         nouns: list[str | None], accepted: int, attempts: int, seconds: float,
+         coverage: str) -> list[str]:
+    q = max(1, len(questions))
+    return [name, str(n), who, f"{sum(bool(CORPUS.search(x)) for x in questions) / q:.0%}",
+            f"{sum(world) / max(1, len(world)):.0%}",
+            f"{sum(1 for x in nouns if not x or VAGUE.search(x)) / max(1, len(nouns)):.0%}",
+            f"{sum(len(x.split()) for x in questions) / q:.0f}",
+            f"{accepted}/{attempts} ({accepted / max(1, attempts):.0%})",
+            f"{accepted / max(1e-9, seconds):.2f}", coverage]
+
+
+def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
+                  work: Path, coverage: str) -> list[list[str]]:
+    tree = work / "baseline"
+    if not tree.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f",
+                        str(tree), ref], check=True, capture_output=True)
+    res = subprocess.run([sys.executable, "-c", BASELINE, str(graph), ",".join(map(str, ns)),
+                          str(count)], capture_output=True, text=True, cwd=tree,
+                         env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, check=True)
+    rows = []
+    for r in json.loads(res.stdout.strip().splitlines()[-1]):
+        world = [sum(k in _OLD_WORLD or k == "FACT" for k in ks) / max(1, len(ks))
+                 for ks in r["kinds"]]
+        nouns = [x for ns_ in r["nouns"] for x in ns_]
+        rows.append(_row(name, r["n"], f"at {ref[:7]}", r["questions"], world, nouns,
+                         r["accepted"], r["attempts"], r["seconds"], coverage))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--vertices", default="5,6,8", help="N values")
+    ap.add_argument("--count", type=int, default=50, help="trees per (dump, N)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--baseline", default=None, help="a git ref to compare with")
+    ap.add_argument("--show", type=int, default=10, help="questions to print per dump")
+    args = ap.parse_args()
+    ns = [int(x) for x in args.vertices.split(",")]
+    book = PhraseBook.default()
+    rows: list[list[str]] = []
+    shown: dict[str, list[str]] = {}
+    work = Path(tempfile.mkdtemp(prefix="hcsp-bench-quality-"))
+    try:
+        for dump in sorted(DUMPS.glob("*.xml.bz2")):
+            name = dump.name.split(".")[0]
+            graph = work / name
+            b = FalkorBackend(str(graph))
+            ingest_dump(str(dump), b, IngestConfig(staging_root=work / f"st-{name}"))
+            keys = b.read("MATCH (:Entity)-[r:FACT]->(:Entity) RETURN r.key AS key, "
+                          "count(r) AS n")
+            share, missing = book.coverage((r["key"], r["n"]) for r in keys)
+            coverage = f"{share:.1%} of {sum(r['n'] for r in keys):,}"
+            if missing:
+                coverage += f" (first missing: {', '.join(missing[:3])})"
+            if args.baseline:
+                b.close()
+                b.engine.stop()
+                rows += baseline_rows(args.baseline, graph, name, ns, args.count, work,
+                                      coverage)
+                b = FalkorBackend(str(graph))
+            try:
+                for n in ns:
+                    t = time.perf_counter()
+                    trees, rep = synthesize(b, SynthConfig(vertices=n), count=args.count,
+                                            seed=1, workers=args.workers)
+                    sec = time.perf_counter() - t
+                    world = [sum(c.sort == "world" for c in cs) / max(1, len(cs))
+                             for cs in (tree_clues(t) for t in trees)]
+                    nouns = [v.noun for t in trees for v in t.entity_vertices()]
+                    rows.append(_row(name, n, "now", [t.question for t in trees], world,
+                                     nouns, len(trees), rep.attempts, sec, coverage))
+                    shown.setdefault(name, [])
+                    for t in trees[: max(0, args.show - len(shown[name]))]:
+                        shown[name].append(f"[N={n}] {t.question} → {t.answer}")
+            finally:
+                b.close()
+                b.engine.stop()
+    finally:
+        if args.baseline and (work / "baseline").exists():
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(work / "baseline")], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    print_table(["dump", "N", "code", "speaks of corpus", "world clues", "vague nouns",
+                 "words/question", "accepted/candidates", "trees/s", "phrase book covers"],
+                rows)
+    for name, qs in shown.items():
+        print(f"\n{name}:")
+        for q in qs:
+            print(f"  {q}")
+
+
+if __name__ == "__main__":
+    main()
