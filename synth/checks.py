@@ -15,7 +15,7 @@ from typing import Any
 from graph import queries as Q
 from graph.backend import GraphBackend
 from synth.model import Tree
-from synth.names import _QUOTED, too_close
+from synth.names import _QUOTED, shares_a_stem, too_close
 from synth.sampler import Counts, constraint_pred, relation_pred
 
 
@@ -45,7 +45,7 @@ def leaks(text: str, names: dict[str, list[str]]) -> list[str]:
             if len(n_low) < 3:
                 continue
             named = re.search(r"(?<!\w)" + re.escape(n_low) + r"(?!\w)", low)
-            if named or any(too_close(q, n) for q in quoted):
+            if named or any(too_close(q, n) for q in quoted) or shares_a_stem(text, n):
                 found.append(n)
     return sorted(set(found))
 

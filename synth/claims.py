@@ -17,6 +17,8 @@ not used.
     'flows into the'
     >>> claim_vp("He married Mary Todd in 1842.", "Mary Todd", "Abraham Lincoln")
     'married'
+    >>> claim_vp("It is the cultivation of animals, plants and fungi.", "animals", "Farm")
+    >>> claim_vp("He was among the first thinkers in Europe to affirm it.", "Europe", "Hans")
     >>> claim_vp("Alabama is an American state.", "American", "Alabama") is None
     True
 """
@@ -37,11 +39,14 @@ _PREPS = frozenset("in into on at of by from to with for near under over through
                    "along against between within onto upon toward towards as after before "
                    "since during via beside behind beyond around about the a an its their "
                    "his her".split())
-_NEXT_OK = frozenset("and in on at of by from to with for near which who that where when "
-                     "during after before since as or but until while under".split())
+# What may follow the anchor: the sentence goes on about time or place, or describes
+# the object; anything else ("... [Western philosophy] to affirm ...") may qualify the
+# claim, so the words before the anchor alone would say something else.
+_NEXT_OK = frozenset("in on at during after before since until from near which who where "
+                     "when".split())
 _BAD = frozenset("not never no neither nor which who whom whose that and or but if "
                  "although because while than".split())
-_DROP = frozenset("also later then still eventually once soon originally first".split())
+_DROP = frozenset(("also",))
 _PRONOUNS = ("He", "She", "It", "They")
 _WORD = re.compile(r"^[a-z][a-z'’\-]*$")
 MAX_WORDS = 7
@@ -72,9 +77,10 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
         return None
     left, right = sentence[:pos], sentence[pos + len(anchor):]
     nxt = re.match(r"^\s*([A-Za-z]+)", right)
-    if right[:1].isalnum() or (nxt and right[:1] == " " and nxt.group(1) not in _NEXT_OK
-                               and not nxt.group(1)[:1].isupper()):
-        return None  # the anchor is a modifier ("an [American] lawyer"), not the object
+    if right[:1].isalnum() or (nxt and right[:1] == " " and nxt.group(1) not in _NEXT_OK):
+        return None  # a modifier ("an [American] lawyer"), or the claim goes on
+    if re.match(r"^\s*,\s*[^,.;]{1,40}(?:,|\band\b|\bor\b)", right):
+        return None  # one item of a list: "the cultivation of [animals], plants and fungi"
     n = _subject_len(left, subject)
     if n == 0:
         return None

@@ -57,7 +57,10 @@ class FactPhrase:
 class PhraseBook:
     """Lookups in the phrase book, with a readable fallback for keys it lacks."""
 
-    def __init__(self, data: dict) -> None:
+    def __init__(self, data: dict, english: bool = True) -> None:
+        self.data = data
+        self.english = english
+        """Whether keys it lacks get the English fallback (an English wiki's keys)."""
         self.skip = frozenset(data.get("skip", {}).get("keys", ()))
         self.relations = {k: RelationPhrase(v["subj"], v["obj"])
                           for k, v in data.get("relations", {}).items()}
@@ -75,6 +78,11 @@ class PhraseBook:
         with open(PHRASES, "rb") as fh:
             return cls(tomllib.load(fh))
 
+    def for_language(self, lang: str) -> PhraseBook:
+        """The book for a graph in ``lang``: other wikis' keys it lacks are no clues."""
+        english = lang in ("en", "simple")
+        return self if english == self.english else PhraseBook(self.data, english)
+
     def skipped(self, key: str) -> bool:
         return key in self.skip or base_key(key) in self.skip
 
@@ -83,7 +91,7 @@ class PhraseBook:
         hit = self.relations.get(key) or self.relations.get(base_key(key))
         if hit is not None:
             return hit
-        if self.skipped(key) or not key.isascii():
+        if self.skipped(key) or not key.isascii() or not self.english:
             return None  # the fallback is English words: only for English keys
         k = humanize_key(key)
         return RelationPhrase(f"has {{o}} as its {k}", f"is the {k} of {{s}}", book=False)
@@ -94,7 +102,7 @@ class PhraseBook:
         if hit is not None:
             return hit
         if self.skipped(key) or key.endswith(("_rank", "_year", "_change")) \
-                or not key.isascii():
+                or not key.isascii() or not self.english:
             return None
         k = humanize_key(key)
         return FactPhrase(f"has a {k} {{when}}", f"has a {k} {{when}}", f"has a {k} of {{amount}}",

@@ -56,6 +56,8 @@ class SynthConfig:
     """Counts stop here; a constraint matching this many entities alone is too vague."""
     extension_trials: int = 6
     """Extend (Action 3) looks at this many random relations and keeps the most telling."""
+    blur_trials: int = 6
+    """Blur compares up to this many constraints per step and keeps the most telling."""
     root_trials: int = 8
     """A seed draws up to this many roots until one has a relation a question can state."""
     fact_preference: float = 0.8
@@ -192,8 +194,8 @@ class Sampler:
         self.fingerprint = graph_fingerprint(backend)
         apply_schema(backend)  # indexes of graphs loaded by older versions
         self.backfilled = backfill_fact_buckets(backend)
-        self.book = PhraseBook.default()
         self.lang = graph_language(backend)
+        self.book = PhraseBook.default().for_language(self.lang)
         self.scope = graph_scope(backend)
 
     # -- Action 1: init -------------------------------------------------------------------
@@ -420,10 +422,14 @@ class Sampler:
         least one, fewer than ``n``): greedy, so few constraints pin an entity. A name's
         initial only when no statement about the world narrows at all."""
         best: tuple[Constraint, int] | None = None
+        tried = 0
         for c in options:
+            if tried >= self.config.blur_trials and best is not None:
+                break
             if c in chosen or (c.kind == TITLE_INITIAL and (
                     best is not None or self._initial_used(tree, chosen))):
                 continue
+            tried += 1
             m = self.counts.count(base + [constraint_pred(x) for x in (*chosen, c)])
             if not 1 <= m < n or (best is not None and m >= best[1]):
                 continue
