@@ -62,12 +62,15 @@ def synth_command(
         help="Drop questions the judge answers closed-book or cannot verify.")] = False,
     workers: Annotated[int, typer.Option(help="Parallel sampling threads.")] = 2,
     show: Annotated[int, typer.Option(help="Questions to print at the end.")] = 5,
+    initials: Annotated[bool, typer.Option(
+        help="Allow a name's initial as a clue where nothing else narrows enough (at most "
+        "one a tree); --no-initials halves acceptance on the Latgalian Wikipedia.")] = True,
     graph_uri: UriOption = None,
 ) -> None:
     """Sample N-vertex research trees, prove each unique against the graph, render them
     as questions, store them, and write JSONL."""
     config = SynthConfig(vertices=vertices, k=k, shape=shape, min_popularity=min_popularity,
-                         max_popularity=max_popularity)
+                         max_popularity=max_popularity, initials=initials)
     model = make_llm(llm, llm_model, llm_base_url)
     judge_llm = make_llm(judge, judge_model, llm_base_url)
     with open_graph(graph_uri) as backend:

@@ -56,6 +56,9 @@ class SynthConfig:
     """Counts stop here; a constraint matching this many entities alone is too vague."""
     extension_trials: int = 6
     """Extend (Action 3) looks at this many random relations and keeps the most telling."""
+    initials: bool = True
+    """Allow a name's initial as a clue (at most one a tree, only where nothing about
+    the world narrows enough)."""
     blur_trials: int = 6
     """Blur compares up to this many constraints per step and keeps the most telling."""
     root_trials: int = 8
@@ -427,7 +430,8 @@ class Sampler:
             if tried >= self.config.blur_trials and best is not None:
                 break
             if c in chosen or (c.kind == TITLE_INITIAL and (
-                    best is not None or self._initial_used(tree, chosen))):
+                    best is not None or not self.config.initials
+                    or self._initial_used(tree, chosen))):
                 continue
             tried += 1
             m = self.counts.count(base + [constraint_pred(x) for x in (*chosen, c)])

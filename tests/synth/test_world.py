@@ -290,3 +290,10 @@ def test_phrases_file_is_packaged() -> None:
 
     assert (Path(synth.__file__).parent / "phrases.toml").exists()
     assert (Path(synth.__file__).parent / "prompts" / "writer.md").exists()
+
+
+def test_initials_can_be_switched_off(ltg: FalkorBackend) -> None:
+    trees, _ = synthesize(ltg, SynthConfig(vertices=6, initials=False), count=4, seed=9)
+    assert trees
+    assert not [v for t in trees for v in t.vertices
+                if v.constraint is not None and v.constraint.kind == "title_initial"]
