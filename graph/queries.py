@@ -120,7 +120,7 @@ COUNT_ENTITY_FACTS = f"MATCH (:{E})-[r:{Rel.FACT}]->(:{E}) RETURN count(r) AS n"
 COUNT_FACTS_BY_KIND = f"MATCH (f:{F}) RETURN f.kind AS kind, count(f) AS n ORDER BY kind"
 COUNT_CATEGORIES = f"MATCH (c:{C}) RETURN count(c) AS n"
 COUNT_CATEGORY_EDGES = f"MATCH (:{E})-[r:{Rel.IN_CATEGORY}]->(:{C}) RETURN count(r) AS n"
-DUMP_LANGUAGES = f"MATCH (d:{D}) RETURN DISTINCT d.lang AS lang ORDER BY lang"
+LIST_DUMP_LANGUAGES = f"MATCH (d:{D}) RETURN DISTINCT d.lang AS lang ORDER BY lang"
 LIST_DUMPS = f"MATCH (d:{D}) RETURN d.source AS source, d.dbname AS dbname, " \
              f"d.finished AS finished ORDER BY source"
 

@@ -108,7 +108,7 @@ def graph_fingerprint(backend: GraphBackend) -> str:
 def graph_language(backend: GraphBackend) -> str:
     """The language of the graph's dumps ("en", "ltg", ...): English rules for
     categories and sentences apply to English wikis only. Mixed graphs read as "mixed"."""
-    langs = {r["lang"] for r in backend.read(Q.DUMP_LANGUAGES) if r["lang"]}
+    langs = {r["lang"] for r in backend.read(Q.LIST_DUMP_LANGUAGES) if r["lang"]}
     if langs <= {"en", "simple"}:
         return "en"
     return langs.pop() if len(langs) == 1 else "mixed"
@@ -273,8 +273,10 @@ class Sampler:
                     out.append((relation, r["title"]))
         return out
 
-    def _has_options(self, title: str) -> bool:
-        return bool(self.neighbours(title))
+    def _usable_root(self, title: str) -> bool:
+        """A thing in the world, with a noun to call it by and a relation to go on by."""
+        return (not _NOT_A_THING.match(title) and bool(self.profile(title).noun)
+                and bool(self.neighbours(title)))
 
     def _pick_extension(self, options: list[tuple[Relation, str]], rng: random.Random
                         ) -> tuple[Relation, str] | None:
@@ -286,10 +288,8 @@ class Sampler:
             facts = [o for o in options if o[0].rel != Rel.FACT]
         pool = facts or options
         sample = rng.sample(pool, min(len(pool), self.config.extension_trials))
-        sample = [o for o in sample if self.profile(o[1]).noun]
-        if not sample:
-            return None
-        return min(sample, key=lambda o: self.counts.count([relation_pred(*o)]))
+        ranked = sorted(sample, key=lambda o: self.counts.count([relation_pred(*o)]))
+        return next((o for o in ranked if self.profile(o[1]).noun), None)
 
     # -- one tree ----------------------------------------------------------------------------
     def sample(self, seed: int) -> Tree:
@@ -300,8 +300,7 @@ class Sampler:
         # Many entities relate to nothing the question can state (no infobox relation,
         # no link whose sentence makes a claim): draw again, a few times, from the seed.
         for _ in range(cfg.root_trials - 1):
-            if not _NOT_A_THING.match(root) and self.profile(root).noun \
-                    and self._has_options(root):
+            if self._usable_root(root):
                 break
             root = self.pick_root(rng)
         if _NOT_A_THING.match(root):

@@ -8,10 +8,12 @@ throwaway instance.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,6 +119,39 @@ def qa_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("questions") / "qa.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in PUBLIC_QA))
     return path
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (right now)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def model_server(chat: Any) -> Iterator[str]:
+    """`hcsp agent serve-model`'s app for ``chat`` on loopback, in a thread; yields its
+    OpenAI-compatible base URL."""
+    import threading
+
+    import uvicorn
+
+    from agent.model_server import create_model_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_model_app(chat), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.05)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ clients pointed at a port where nothing listens.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,8 @@ from agent.select import SelectConfig, select, write_sft
 from agent.tools import HttpSearch, LocalSearch
 from hcsp.chat import ModelError, OpenAIChat
 from hcsp.cli import app
-from tests.conftest import PUBLIC_QA
+from tests.conftest import PUBLIC_QA, model_server
+from tests.conftest import free_port as closed_port
 
 STOP_REASONS = {"answered", "max_turns", "no_results", "malformed", "model_error",
                 "search_error", "error"}
@@ -68,12 +68,6 @@ def oracle(questions: dict[str, Question]) -> Scripted:
             return f"<think>Look it up.</think>\n<search>{queries}</search>"
         return f"<think>Found it.</think>\n<answer>{q.answer}</answer>"
     return Scripted(reply, "oracle")
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def agent_with(model: Any, index: SearchIndex, **config: Any) -> Agent:
@@ -320,31 +314,15 @@ def test_openai_adapter_against_the_local_model_server(smollm2: Any, index: Sear
                                                        qa_file: Path) -> None:
     """The OpenAI SDK path, for real: `hcsp agent serve-model`'s app on loopback, the
     same model behind it; greedy episodes through it equal the in-process ones."""
-    import threading
-
-    import uvicorn
-
-    from agent.model_server import create_model_app
-
-    port = closed_port()
-    server = uvicorn.Server(uvicorn.Config(create_model_app(smollm2), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            thread.join(0.05)
-        remote = OpenAIChat("smollm2", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    with model_server(smollm2) as url:
+        remote = OpenAIChat("smollm2", base_url=url, max_retries=0)
         q = read_jsonl(qa_file)[0]
         config = {"max_turns": 2, "max_tokens": 80}
         via_http = agent_with(remote, index, **config).run(q)
         direct = agent_with(smollm2, index, **config).run(q)
-        assert via_http["stop_reason"] == direct["stop_reason"] != "model_error"
-        assert [t["reply"].strip() for t in via_http["turns"]] == \
-            [t["reply"].strip() for t in direct["turns"]]
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    assert via_http["stop_reason"] == direct["stop_reason"] != "model_error"
+    assert [t["reply"].strip() for t in via_http["turns"]] == \
+        [t["reply"].strip() for t in direct["turns"]]
 
 
 def test_cli_rollout_without_the_example(index_path: Path, qa_file: Path, tmp_path: Path,

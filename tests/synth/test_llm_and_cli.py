@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from synth.model import Tree
 from synth.pipeline import synthesize
 from synth.render import constraint_markers
 from synth.sampler import SynthConfig
-from tests.conftest import LTGWIKI
+from tests.conftest import LTGWIKI, free_port, model_server
 
 
 class ScriptedLLM:
@@ -132,11 +131,8 @@ def test_a_failing_model_never_loses_the_tree(ltg: FalkorBackend) -> None:
 
 
 def test_a_server_that_is_down_keeps_the_template(ltg: FalkorBackend, tree: Tree) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     t = _copy(tree)
-    down = make_llm("openai", "any", f"http://127.0.0.1:{port}/v1")
+    down = make_llm("openai", "any", f"http://127.0.0.1:{free_port()}/v1")
     assert down is not None
     down.client = down.client.with_options(max_retries=0, timeout=5)
     write_question(t, down, hidden_names(ltg, t))
@@ -149,36 +145,18 @@ def test_the_whole_path_against_the_local_model_server(ltg: FalkorBackend, tree:
     real OpenAI SDK: the prompt goes out, a reply comes back with token usage, and the
     checks decide (SmolLM2 is far too small to write well: this tests the protocol and
     the fallbacks, not the quality)."""
-    import threading
-
-    import uvicorn
-
-    from agent.model_server import create_model_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_model_app(smollm2), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            thread.join(0.05)
-        llm = make_llm("openai", "smollm2", f"http://127.0.0.1:{port}/v1")
+    with model_server(smollm2) as url:
+        llm = make_llm("openai", "smollm2", url)
         assert llm is not None
         t = _copy(tree)
         write_question(t, llm, hidden_names(ltg, t), max_tokens=48)
-        rec = t.scores["writer"]
-        assert rec["model"] == "openai:smollm2" and rec["writer_input_tokens"] > 100
-        assert 0 < rec["writer_output_tokens"] <= 48 and "cost_usd" not in rec
-        if rec["kept"]:
-            assert t.renderer == "openai:smollm2" and not leaks(t.question, hidden_names(ltg, t))
-        else:
-            assert t.question == tree.question and t.renderer.startswith("template (llm ")
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    rec = t.scores["writer"]
+    assert rec["model"] == "openai:smollm2" and rec["writer_input_tokens"] > 100
+    assert 0 < rec["writer_output_tokens"] <= 48 and "cost_usd" not in rec
+    if rec["kept"]:
+        assert t.renderer == "openai:smollm2" and not leaks(t.question, hidden_names(ltg, t))
+    else:
+        assert t.question == tree.question and t.renderer.startswith("template (llm ")
 
 
 def test_unknown_llm() -> None:

@@ -273,7 +273,7 @@ def test_nouns_say_what_a_thing_is(en: FalkorBackend) -> None:
     assert sampler.profile("Alabama").noun == "U.S. state"
     assert sampler.profile("Alabama").person is False
     assert sampler.profile("Abraham Lincoln").person and "politician" in PERSON_NOUNS
-    rows = en.read(Q.DUMP_LANGUAGES)
+    rows = en.read(Q.LIST_DUMP_LANGUAGES)
     assert {r["lang"] for r in rows} == {"en"} and sampler.lang == "en"
 
 
