@@ -505,11 +505,11 @@ class EngineSupervisor:
                 if self._stop.wait(delay):
                     return
             if quick_deaths > self.retries or not self._restart():
-                self.gave_up = True
                 log.error("gave up restarting the embedded engine for %s; see %s",
                           self.engine.path, self.engine.path / LOG_NAME)
                 with contextlib.suppress(OSError):
                     self.engine.update_state(gave_up=time.time())
+                self.gave_up = True  # after the state file says so: readers see both
                 return
 
     def _restart(self) -> bool:
