@@ -34,7 +34,7 @@ from table import print_table  # noqa: E402
 
 from graph.backend import FalkorBackend  # noqa: E402
 from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
-from synth.clues import tree_clues  # noqa: E402
+from synth.clues import world_share  # noqa: E402
 from synth.phrasebook import PhraseBook  # noqa: E402
 from synth.pipeline import synthesize  # noqa: E402
 from synth.sampler import SynthConfig  # noqa: E402
@@ -139,8 +139,7 @@ def main() -> None:
                     trees, rep = synthesize(b, SynthConfig(vertices=n), count=args.count,
                                             seed=1, workers=args.workers)
                     sec = time.perf_counter() - t
-                    world = [sum(c.sort == "world" for c in cs) / max(1, len(cs))
-                             for cs in (tree_clues(t) for t in trees)]
+                    world = [world_share(t) for t in trees]
                     nouns = [v.noun for t in trees for v in t.entity_vertices()]
                     rows.append(_row(name, n, "now", [t.question for t in trees], world,
                                      nouns, len(trees), rep.attempts, sec, coverage))

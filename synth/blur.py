@@ -94,17 +94,13 @@ def amount(lo: float, hi: float, unit: str | None, count: bool = False) -> str:
     return f"at least {fmt_number(lo)} but under {fmt_number(hi)}{u}"
 
 
-def _say(template: str, **slots: str) -> str:
-    return template.format(**slots)
-
-
 def year_levels(key: str, year: int, prov: dict[str, Any], phrase: FactPhrase
                 ) -> list[Constraint]:
     """Decade, then a third of the century, then the century (tightest first)."""
     tpl = phrase.year or "has a {when}"
     return [Constraint(FACT_YEAR, {"key": key, "lo": lo, "hi": hi, "level": level,
                                    "bucket": bucket},
-                       _say(tpl, when=when_year(level, lo, hi)), dict(prov))
+                       tpl.format(when=when_year(level, lo, hi)), dict(prov))
             for level, lo, hi, bucket in year_buckets(key, year)]
 
 
@@ -118,7 +114,7 @@ def season_level(key: str, month: int, prov: dict[str, Any], phrase: FactPhrase
     names = [MONTH_NAMES[m - 1] for m in months]
     return [Constraint(FACT_MONTHS, {"key": key, "months": months, "level": "season",
                                      "bucket": bucket},
-                       _say(phrase.month, when=f"in {names[0]}, {names[1]} or {names[2]}"),
+                       phrase.month.format(when=f"in {names[0]}, {names[1]} or {names[2]}"),
                        dict(prov))]
 
 
@@ -131,7 +127,7 @@ def number_levels(key: str, num: float, unit: str | None, prov: dict[str, Any],
     tpl = phrase.number.replace(" of {amount}", " {amount}") if phrase.count else phrase.number
     return [Constraint(FACT_NUMBER, {"key": key, "lo": lo, "hi": hi, "level": level,
                                      "bucket": bucket},
-                       _say(tpl, amount=amount(lo, hi, u, phrase.count)), dict(prov))
+                       tpl.format(amount=amount(lo, hi, u, phrase.count)), dict(prov))
             for level, lo, hi, bucket in number_buckets(key, num)]
 
 

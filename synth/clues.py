@@ -41,6 +41,14 @@ class Clue:
         return asdict(self)
 
 
+def relation_ends(tree: Tree, v: Vertex) -> tuple[str | None, str | None]:
+    """(the page whose infobox or sentence holds the relation, the entity it names)."""
+    assert v.relation is not None
+    parent = next(p for p in tree.vertices if p.id == v.parent)
+    return ((parent.entity, v.entity) if v.relation.direction == "out"
+            else (v.entity, parent.entity))
+
+
 def _relation_words(tree: Tree, v: Vertex) -> str:
     rel = v.relation
     assert rel is not None
@@ -63,9 +71,7 @@ def tree_clues(tree: Tree) -> list[Clue]:
                             constraint_markers_of(c), CLUE_SORT.get(c.kind, "world")))
         elif v.relation is not None:
             rel = v.relation
-            parent = next(p for p in tree.vertices if p.id == v.parent)
-            src, dst = ((parent.entity, v.entity) if rel.direction == "out"
-                        else (v.entity, parent.entity))
+            src, dst = relation_ends(tree, v)
             evidence: dict[str, Any] = {"page": src, "target": dst}
             if rel.rel == "FACT":
                 evidence.update(key=rel.key, value=rel.text or dst)

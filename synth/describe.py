@@ -124,7 +124,7 @@ def singular(word: str) -> str | None:
 def _set_category(name: str) -> Description | None:
     """``Countries in Europe`` -> "is a country in Europe" (head noun made singular)."""
     words = name.split(" ")
-    cut = next((i for i, w in enumerate(words) if i > 0 and w in _PREPS), len(words))
+    cut = _first_prep(words)
     head, rest = words[:cut], words[cut:]
     # "Cities and towns": both heads singular, joined by "or".
     parts = " ".join(head).split(" and ")

@@ -12,7 +12,7 @@ from typing import Any
 from graph import queries as Q
 from graph.backend import GraphBackend
 from graph.schema import apply_schema
-from synth.clues import tree_clues
+from synth.clues import relation_ends, tree_clues
 from synth.errors import SynthError
 from synth.model import Tree
 
@@ -112,9 +112,7 @@ def evidence(tree: Tree) -> list[dict[str, Any]]:
     out = []
     for v in tree.vertices:
         if v.relation is not None:
-            parent = next(p for p in tree.vertices if p.id == v.parent)
-            src, dst = ((parent.entity, v.entity) if v.relation.direction == "out"
-                        else (v.entity, parent.entity))
+            src, dst = relation_ends(tree, v)
             out.append({"vertex": v.id, "page": src, "target": dst, "rel": v.relation.rel,
                         "key": v.relation.key, "sentence": v.relation.sentence,
                         "claim": v.relation.claim})
