@@ -88,8 +88,16 @@ class FalkorBackend:
     def _run(self, query: str, params: dict[str, Any] | None,
              read_only: bool) -> list[dict[str, Any]]:
         try:
-            res = (self.graph.ro_query(query, params) if read_only
-                   else self.graph.query(query, params))
+            try:
+                res = (self.graph.ro_query(query, params) if read_only
+                       else self.graph.query(query, params))
+            except self._redis_errors:
+                # A pooled connection to an engine that was restarted (by its supervisor,
+                # perhaps in another process) is dead until used once: a read is safe to
+                # send again on a fresh one. A write is not (it may have been applied).
+                if not read_only:
+                    raise
+                res = self.graph.ro_query(query, params)
         except self._redis_errors as e:
             raise GraphUnavailable(f"the embedded engine at {self.uri} stopped answering: {e}",
                                    hint=self._down_hint()) from e
@@ -108,11 +116,13 @@ class FalkorBackend:
         return self._run(query, params, False)
 
     def ping(self) -> None:
+        # A graph query, not PING: a restarted engine answers PING while it is still
+        # loading its data, and only a query says whether reads will work.
         try:
-            self.db.connection.ping()
-        except self._redis_errors as e:
-            raise GraphUnavailable(f"the embedded engine at {self.uri} does not answer: {e}",
-                                   hint=self._down_hint()) from e
+            self._run("RETURN 1 AS ok", None, True)
+        except GraphUnavailable as e:
+            raise GraphUnavailable(f"the embedded engine at {self.uri} does not answer: "
+                                   f"{e.__cause__}", hint=e.hint) from e.__cause__
 
     def _down_hint(self) -> str:
         info = self.engine.info()

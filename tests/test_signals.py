@@ -285,7 +285,9 @@ def test_serve_workers_share_one_supervised_engine(graph: Path,
         assert back["pid"] != engine["pid"] and back["supervisor_pid"] == proc.pid
         assert engine_processes(graph) == [back["pid"]]
         for _ in range(6):  # whichever worker answers, it reports the same engine
-            stats = httpx.get(f"{url}/v1/stats").json()
+            r = httpx.get(f"{url}/v1/stats")
+            assert r.status_code == 200, r.text  # a worker's stale connection is renewed
+            stats = r.json()
             assert stats["engine"]["pid"] == back["pid"] and stats["engine"]["owned"]
     finally:
         rc, err = stop_with(proc, signal.SIGTERM)
