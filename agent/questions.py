@@ -99,8 +99,8 @@ def from_api(url: str, count: int, *, vertices: int | None = None,
              min_difficulty: float | None = None, generate: bool = True,
              token: str | None = None, seed: int = 0) -> list[Question]:
     """``count`` stored questions from the API (filters as GET /v1/questions/stream);
-    when the pool is short and ``generate``, the rest are generated (POST /v1/questions)
-    and read back in full (GET /v1/trees/{id})."""
+    when the pool is short and ``generate``, the rest are generated (POST /v1/questions,
+    full records in the same answer)."""
     from api.client import HcspClient
 
     out: list[Question] = []
@@ -114,13 +114,13 @@ def from_api(url: str, count: int, *, vertices: int | None = None,
             # in requests of at most 50 (the API caps one request; generation has a deadline)
             items = client.request_questions(vertices=vertices or 6,
                                              count=min(50, count - len(out)), seed=seed,
-                                             from_pool=False)
+                                             from_pool=False, full=True)
             new = [i for i in items if i["id"] not in seen]
             if not new:
                 break  # the graph yields no more distinct questions for these settings
             for item in new:
                 seen.add(item["id"])
-                out.append(from_record(client.tree(item["id"]), f"{url} {item['id']}"))
+                out.append(from_record(item["record"], f"{url} {item['id']}"))
             seed += 1
     if not out:
         raise AgentError(f"the API at {url} has no questions matching the filters",

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from hcsp.cliutil import friendly_errors
+from hcsp.cliutil import GraphUriOption, friendly_errors
 
 
 def _log_engine_events() -> None:
@@ -33,9 +33,7 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
-    graph_uri: Annotated[str | None, typer.Option(
-        "--graph-uri", envvar="HCSP_GRAPH_URI",
-        help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")] = None,
+    graph_uri: GraphUriOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve questions, trees and stats over REST (OpenAPI at /docs)."""

@@ -2,6 +2,7 @@
 
     client = HcspClient("http://localhost:8000")
     items = client.request_questions(vertices=6, count=20, seed=7)
+    records = [i["record"] for i in client.request_questions(count=5, full=True)]
     for record in client.stream_questions(vertices=6):   # NDJSON, full records
         ...
 
@@ -75,11 +76,13 @@ class HcspClient:
                           hint="check that `hcsp serve` runs and /readyz answers")
 
     def request_questions(self, vertices: int = 6, count: int = 10, *, seed: int = 0,
-                          shape: str = "deep", k: int = 2, from_pool: bool = True
-                          ) -> list[dict[str, Any]]:
-        """POST /v1/questions: items with id, question, answer, aliases, checks, ..."""
+                          shape: str = "deep", k: int = 2, from_pool: bool = True,
+                          full: bool = False) -> list[dict[str, Any]]:
+        """POST /v1/questions: items with id, question, answer, aliases, checks, ...;
+        with ``full``, each also has ``record``: the full record (tree, evidence), as
+        ``tree(id)`` would read it."""
         body = {"vertices": vertices, "count": count, "seed": seed, "shape": shape, "k": k,
-                "from_pool": from_pool}
+                "from_pool": from_pool, **({"full": True} if full else {})}
         return self._send("POST", "/v1/questions", json=body).json()["items"]
 
     def list_questions(self, **filters: Any) -> Iterator[dict[str, Any]]:

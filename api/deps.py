@@ -1,26 +1,23 @@
-"""Dependencies: the graph (opened once, reopened after an outage), settings, auth."""
+"""Dependencies: the graph (opened once, reopened after an outage), settings, auth, and
+the app's state (api.state)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator
-from dataclasses import astuple
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
+from api.state import Generation, TreeCache
 from graph.backend import GraphBackend, engine_info, open_backend
 from graph.errors import GraphUnavailable
 from graph.schema import apply_schema
 from hcsp.settings import Settings
-from synth.sampler import Sampler, SynthConfig
 
 
 class GraphHandle:
@@ -132,63 +129,13 @@ Admin = Depends(require_admin)
 Reader = Depends(require_reader)
 
 
-class GenerationGate:
-    """At most ``limit`` requests generate at once in this process. Generation is CPU
-    work: past a few at once they only slow each other down and starve every other
-    request (reads, /readyz) of threads and of the interpreter. A request waits for its
-    turn without holding a thread; one that gets none within ``wait`` seconds gets 503
-    with Retry-After. Made inside the event loop (the app's lifespan)."""
-
-    def __init__(self, limit: int, wait: float) -> None:
-        self.limit, self.wait = max(1, limit), wait
-        self._slots = anyio.Semaphore(self.limit)
-
-    @contextlib.asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        got = False
-        with anyio.move_on_after(self.wait):
-            await self._slots.acquire()
-            got = True
-        if not got:
-            raise ApiError(503, f"the API is busy generating ({self.limit} requests at once)",
-                           hint="retry after Retry-After seconds, or ask for stored questions "
-                           "(from_pool)", headers={"Retry-After": "2"})
-        try:
-            yield
-        finally:
-            self._slots.release()
+async def get_generation(request: Request) -> Generation:
+    return request.app.state.generation
 
 
-def get_gate(request: Request) -> GenerationGate:
-    return request.app.state.gate
+async def get_trees(request: Request) -> TreeCache:
+    return request.app.state.trees
 
 
-GateDep = Annotated[GenerationGate, Depends(get_gate)]
-
-
-class SamplerCache:
-    """Samplers kept per configuration for ``ttl`` seconds: making one reads the whole
-    graph (fingerprint, eligible roots), which must not happen on every request."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._items: dict[tuple[int, tuple[object, ...]], tuple[float, Sampler]] = {}
-
-    def get(self, backend: GraphBackend, config: SynthConfig) -> Sampler:
-        key = (id(backend), astuple(config))
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and time.monotonic() - hit[0] <= self.ttl \
-                    and hit[1].backend is backend:
-                return hit[1]
-            sampler = Sampler(backend, config)
-            self._items[key] = (time.monotonic(), sampler)
-            return sampler
-
-
-def get_samplers(request: Request) -> SamplerCache:
-    return request.app.state.samplers
-
-
-SamplersDep = Annotated[SamplerCache, Depends(get_samplers)]
+GenerationDep = Annotated[Generation, Depends(get_generation)]
+TreesDep = Annotated[TreeCache, Depends(get_trees)]

@@ -12,9 +12,9 @@ import anyio
 from fastapi import FastAPI
 
 from api import errors
-from api.deps import GenerationGate, GraphHandle, SamplerCache
+from api.deps import GraphHandle
 from api.routers import health, questions, trees
-from api.routers.health import GenerationStats
+from api.state import Generation, TreeCache
 from graph.errors import GraphUnavailable
 from hcsp import __version__
 from hcsp.settings import Settings, get_settings
@@ -29,11 +29,9 @@ def create_app(settings: Settings | None = None, graph_uri: str | None = None) -
         handle = GraphHandle(settings, graph_uri)
         app.state.graph = handle
         app.state.settings = settings
-        app.state.generation = GenerationStats()
-        app.state.samplers = SamplerCache(settings.api_sampler_ttl_s)
+        app.state.generation = Generation(settings)  # made inside the event loop (its gate)
+        app.state.trees = TreeCache()
         app.state.health_limiter = anyio.CapacityLimiter(4)  # /readyz's own threads
-        app.state.gate = GenerationGate(settings.api_max_generating,
-                                        settings.api_generate_queue_s)
         try:
             handle.get()  # connect now; a graph that is down is retried per request
         except GraphUnavailable:

@@ -23,6 +23,8 @@ class QuestionRequest(BaseModel):
     k: int = Field(2, ge=1, le=1000, description="Each constraint alone matches >= k entities.")
     from_pool: bool = Field(True, description="Serve stored questions first when enough "
                             "exist; generate the rest on demand.")
+    full: bool = Field(False, description="Also return each question's full record (tree, "
+                       "evidence, clues, solver), as GET /v1/trees/{id} gives it.")
 
 
 class ErrorOut(BaseModel):
@@ -54,6 +56,8 @@ class QuestionOut(BaseModel):
     graph_fingerprint: str
     tree_url: str
     view_url: str
+    record: dict[str, Any] | None = Field(None, description="The full record, as GET "
+                                          "/v1/trees/{id} gives it; only when asked (full).")
 
 
 class QuestionsResponse(BaseModel):

@@ -13,17 +13,12 @@ from graph.backend import embedded_path, is_neo4j_uri
 from graph.embedded import EmbeddedEngine
 from graph.errors import GraphError
 from graph.store import graph_stats, open_graph
-from hcsp.cliutil import friendly_errors
+from hcsp.cliutil import GraphUriOption, friendly_errors
 from hcsp.settings import get_settings
 
 graph_app = typer.Typer(no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
-
-UriOption = Annotated[str | None, typer.Option(
-    "--graph-uri", envvar="HCSP_GRAPH_URI",
-    help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")]
-
 
 def _embedded(uri: str | None) -> EmbeddedEngine:
     uri = uri or get_settings().graph_uri
@@ -35,7 +30,7 @@ def _embedded(uri: str | None) -> EmbeddedEngine:
 
 @graph_app.command("stats")
 @friendly_errors
-def stats_command(graph_uri: UriOption = None,
+def stats_command(graph_uri: GraphUriOption = None,
                   as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False
                   ) -> None:
     """Counts of entities, aliases, links, facts (by kind) and categories."""
@@ -66,7 +61,7 @@ def stats_command(graph_uri: UriOption = None,
 
 @graph_app.command("start")
 @friendly_errors
-def start_command(graph_uri: UriOption = None) -> None:
+def start_command(graph_uri: GraphUriOption = None) -> None:
     """Start the embedded engine and leave it running for later commands."""
     eng = _embedded(graph_uri)
     before = eng.info()
@@ -84,7 +79,7 @@ def start_command(graph_uri: UriOption = None) -> None:
 
 @graph_app.command("stop")
 @friendly_errors
-def stop_command(graph_uri: UriOption = None) -> None:
+def stop_command(graph_uri: GraphUriOption = None) -> None:
     """Save the graph to disk and stop the embedded engine."""
     eng = _embedded(graph_uri)
     if eng.stop():
@@ -95,7 +90,7 @@ def stop_command(graph_uri: UriOption = None) -> None:
 
 @graph_app.command("status")
 @friendly_errors
-def status_command(graph_uri: UriOption = None,
+def status_command(graph_uri: GraphUriOption = None,
                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Whether the embedded engine is running, and where its data is."""
     eng = _embedded(graph_uri)

@@ -1,10 +1,11 @@
-"""Shared CLI plumbing: how our errors reach a user of the command line."""
+"""Shared CLI plumbing: the options every command spells the same way, and how our
+errors reach a user of the command line."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,6 +14,10 @@ from hcsp.errors import HcspError
 from hcsp.signals import Terminated
 
 err_console = Console(stderr=True, soft_wrap=True)
+
+GraphUriOption = Annotated[str | None, typer.Option(
+    "--graph-uri", envvar="HCSP_GRAPH_URI",
+    help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")]
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -17,6 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from graph.store import graph_stats, open_graph
+from hcsp.cliutil import GraphUriOption
 from ingest.errors import DumpError
 from ingest.pipeline import IngestConfig, IngestReport, ingest_dump
 from ingest.sample import fetch_enwiki_sample, is_sample
@@ -29,9 +30,7 @@ def ingest_command(
         help="A pages-articles dump: a local .xml / .xml.bz2 / .xml.gz file, an http(s) "
              "URL of one (streamed), or sample:enwiki (a real 206-page English slice, "
              "fetched from PyPI inside the gensim wheel).")],
-    graph_uri: Annotated[str | None, typer.Option(
-        "--graph-uri", envvar="HCSP_GRAPH_URI",
-        help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")] = None,
+    graph_uri: GraphUriOption = None,
     limit: Annotated[int | None, typer.Option(
         help="Read at most this many pages of the dump.")] = None,
     resume: Annotated[bool, typer.Option(

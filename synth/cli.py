@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.tree import Tree as RichTree
 
 from graph.store import open_graph
-from hcsp.cliutil import friendly_errors
+from hcsp.cliutil import GraphUriOption, friendly_errors
 from synth.errors import SynthError
 from synth.llm import make_llm
 from synth.model import Tree
@@ -24,11 +24,6 @@ from synth.store import iter_trees, load_tree, save_trees, write_jsonl
 console = Console(stderr=True)
 out = Console()
 tree_app = typer.Typer(no_args_is_help=True)
-
-UriOption = Annotated[str | None, typer.Option(
-    "--graph-uri", envvar="HCSP_GRAPH_URI",
-    help="A folder for the embedded engine, or bolt://host:7687 for Neo4j.")]
-
 
 @friendly_errors
 def synth_command(
@@ -65,7 +60,7 @@ def synth_command(
     initials: Annotated[bool, typer.Option(
         help="Allow a name's initial as a clue where nothing else narrows enough (at most "
         "one a tree); --no-initials halves acceptance on the Latgalian Wikipedia.")] = True,
-    graph_uri: UriOption = None,
+    graph_uri: GraphUriOption = None,
 ) -> None:
     """Sample N-vertex research trees, prove each unique against the graph, render them
     as questions, store them, and write JSONL."""
@@ -130,7 +125,7 @@ def synth_command(
 @tree_app.command("show")
 @friendly_errors
 def show_command(tree_id: Annotated[str, typer.Argument(help="A tree id (t...).")],
-                 graph_uri: UriOption = None) -> None:
+                 graph_uri: GraphUriOption = None) -> None:
     """Print one stored tree: its question, answer, vertices and evidence."""
     with open_graph(graph_uri) as backend:
         tree = load_tree(backend, tree_id)
@@ -140,7 +135,7 @@ def show_command(tree_id: Annotated[str, typer.Argument(help="A tree id (t...)."
 @tree_app.command("export")
 @friendly_errors
 def export_command(out_file: Annotated[Path, typer.Option("--out", "-o")],
-                   graph_uri: UriOption = None) -> None:
+                   graph_uri: GraphUriOption = None) -> None:
     """Write every stored tree as JSONL."""
     with open_graph(graph_uri) as backend:
         n = write_jsonl(iter_trees(backend), out_file)

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from typing import Any
-
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import BackendDep, HandleDep, Reader
+from api.deps import BackendDep, GenerationDep, HandleDep, Reader
 from api.schemas import Stats
 from graph import queries as Q
 from graph.errors import GraphUnavailable
 from graph.store import graph_stats
-from synth.pipeline import SynthReport
 
 router = APIRouter(tags=["health"])
-
-
-class GenerationStats:
-    """Generation counters since the API started (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.attempts = 0
-        self.accepted = 0
-        self.rejected: Counter[str] = Counter()
-
-    def add(self, report: SynthReport) -> None:
-        with self._lock:
-            self.attempts += report.attempts
-            self.accepted += report.accepted
-            self.rejected.update(report.rejected)
-
-    def as_dict(self) -> dict[str, Any]:
-        with self._lock:
-            rate = self.accepted / self.attempts if self.attempts else None
-            return {"attempts": self.attempts, "accepted": self.accepted,
-                    "rejected": dict(self.rejected), "acceptance_rate": rate}
 
 
 @router.get("/healthz")
@@ -68,10 +41,10 @@ async def readyz(handle: HandleDep, request: Request) -> JSONResponse:
 
 
 @router.get("/v1/stats", dependencies=[Reader])
-def stats(backend: BackendDep, handle: HandleDep, request: Request) -> Stats:
+def stats(backend: BackendDep, handle: HandleDep, generation: GenerationDep) -> Stats:
     """Graph counts, the question pool by number of vertices, generation rates, and the
     engine (as in /readyz)."""
     pool = {str(r["n_vertices"]): int(r["n"]) for r in backend.read(Q.COUNT_TREES)}
     return Stats(graph=graph_stats(backend).as_dict(), pool=pool,
-                 generation=request.app.state.generation.as_dict(),
+                 generation=generation.stats.as_dict(),
                  engine=handle.engine_info())

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import BackendDep, GateDep, Reader, SamplersDep, SettingsDep
+from api.deps import BackendDep, GenerationDep, Reader, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
     MAX_VERTICES,
@@ -23,9 +22,8 @@ from api.schemas import (
     QuestionsResponse,
 )
 from synth.model import Tree
-from synth.pipeline import SynthReport, synthesize
 from synth.sampler import SynthConfig
-from synth.store import export_record, pool_page, save_trees
+from synth.store import export_record, pool_page
 
 router = APIRouter(tags=["questions"], dependencies=[Reader])
 
@@ -41,9 +39,11 @@ Cursor = Annotated[str | None, Query(pattern=r"^t[0-9a-f]{15}$",
                                      description="next_cursor of the previous page.")]
 
 
-def question_out(tree: Tree) -> QuestionOut:
+def question_out(tree: Tree, *, full: bool = False) -> QuestionOut:
+    """The summary of a stored tree; with ``full``, also its full record (as
+    GET /v1/trees/{id} gives it)."""
     c = tree.checks
-    return QuestionOut(
+    out = QuestionOut(
         id=tree.id, question=tree.question, answer=tree.answer, aliases=tree.aliases,
         n_vertices=tree.n_vertices, shape=tree.shape, seed=tree.seed,
         checks={"ok": c.get("ok", False), "k": c.get("k", 0),
@@ -53,6 +53,9 @@ def question_out(tree: Tree) -> QuestionOut:
         solver_agreed=bool(tree.solver.get("agreed")), renderer=tree.renderer,
         graph_fingerprint=tree.graph_fingerprint, tree_url=f"/v1/trees/{tree.id}",
         view_url=f"/v1/trees/{tree.id}/view")
+    if full:
+        out.record = export_record(tree)  # set only here: the field is left out otherwise
+    return out
 
 
 ERRORS = {
@@ -63,12 +66,13 @@ ERRORS = {
 }
 
 
-@router.post("/questions", responses=ERRORS)
+@router.post("/questions", responses=ERRORS, response_model_exclude_unset=True)
 async def request_questions(req: QuestionRequest, backend: BackendDep, settings: SettingsDep,
-                            samplers: SamplersDep, gate: GateDep, request: Request
-                            ) -> QuestionsResponse:
+                            generation: GenerationDep) -> QuestionsResponse:
     """Questions whose trees have ``vertices`` vertices: from the stored pool when it
-    holds enough (and ``from_pool``), the rest generated now, proven, and stored."""
+    holds enough (and ``from_pool``), the rest generated now, proven, and stored. With
+    ``full``, each item carries its full record (tree, evidence), so a client needs no
+    GET /v1/trees/{id} per question."""
     if req.count > settings.api_max_count:
         raise ApiError(422, f"count must be at most {settings.api_max_count}",
                        hint="page through GET /v1/questions for more")
@@ -82,20 +86,9 @@ async def request_questions(req: QuestionRequest, backend: BackendDep, settings:
     rejected: dict[str, int] = {}
     if need > 0:
         config = SynthConfig(vertices=req.vertices, k=req.k, shape=req.shape)
-        async with gate.turn():  # waits without a thread; 503 if no turn comes
-
-            def generate() -> tuple[list[Tree], SynthReport]:
-                deadline = time.monotonic() + settings.api_generate_timeout_s
-                trees, report = synthesize(
-                    backend, config, need, req.seed, workers=settings.api_workers,
-                    deadline=deadline, exclude_answers={t.answer for t in pooled},
-                    sampler=samplers.get(backend, config))
-                if trees:
-                    save_trees(backend, trees)
-                return trees, report
-
-            generated, report = await run_in_threadpool(generate)
-        request.app.state.generation.add(report)
+        generated, report = await generation.run(
+            backend, config, need, req.seed, timeout_s=settings.api_generate_timeout_s,
+            exclude_answers={t.answer for t in pooled})
         rejected = report.rejected
         if not generated and not pooled:
             if report.timed_out:
@@ -108,12 +101,16 @@ async def request_questions(req: QuestionRequest, backend: BackendDep, settings:
                            f"this graph ({report.attempts} candidates, rejected: {rejected})",
                            hint="ask for fewer vertices or a smaller k, or ingest a larger "
                            "graph")
-    items = [question_out(t) for t in (*pooled, *generated)]
+    trees = [*pooled, *generated]
+    if req.full:  # records carry evidence and clues: built off the event loop
+        items = await run_in_threadpool(lambda: [question_out(t, full=True) for t in trees])
+    else:
+        items = [question_out(t) for t in trees]
     return QuestionsResponse(items=items, from_pool=len(pooled), generated=len(generated),
                              rejected=rejected)
 
 
-@router.get("/questions")
+@router.get("/questions", response_model_exclude_unset=True)
 def list_questions(backend: BackendDep, vertices: Vertices = None, shape: Shape = None,
                    created_after: CreatedAfter = None, min_difficulty: Difficulty = None,
                    max_difficulty: Difficulty = None, cursor: Cursor = None,

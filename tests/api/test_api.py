@@ -100,6 +100,51 @@ def test_tree_json_and_view(client: TestClient) -> None:
     assert client.get("/v1/trees/t000000000000000").status_code == 404
 
 
+def test_full_records_come_with_the_questions(client: TestClient) -> None:
+    """``full``: each item carries the record GET /v1/trees/{id} serves, generated or
+    from the pool; without it the summaries stay as they were."""
+    body = {"vertices": 5, "count": 2, "seed": 41, "from_pool": False, "full": True}
+    data = client.post("/v1/questions", json=body).json()
+    assert data["generated"] == 2 and len(data["items"]) == 2
+    for item in data["items"]:
+        record = item["record"]
+        assert record == client.get(item["tree_url"]).json()
+        assert record["id"] == item["id"] and record["answer"] == item["answer"]
+        assert len(record["tree"]["vertices"]) == 5 and record["evidence"]
+    pooled = client.post("/v1/questions", json={**body, "from_pool": True}).json()
+    assert pooled["from_pool"] == 2 and all(i["record"]["evidence"] for i in pooled["items"])
+    summary = client.post("/v1/questions", json={**body, "full": False}).json()
+    assert [i["id"] for i in summary["items"]] == [i["id"] for i in data["items"]]
+    assert all("record" not in i for i in summary["items"])
+    listed = client.get("/v1/questions", params={"vertices": 5}).json()["items"]
+    assert listed and all("record" not in i for i in listed)
+
+
+def test_pool_fills_and_requests_are_counted_once(client: TestClient) -> None:
+    """Both ways of generating store what they report and add it to /v1/stats once."""
+    def generation() -> tuple[int, int, int]:
+        g = client.get("/v1/stats").json()["generation"]
+        return g["attempts"], g["accepted"], sum(g["rejected"].values())
+
+    before = generation()
+    fill = client.post("/v1/pool", json={"vertices": 5, "count": 2, "seed": 51},
+                       headers=ADMIN).json()
+    assert fill["stored"] == 2 and not fill["timed_out"]
+    assert fill["attempts"] == 2 + sum(fill["rejected"].values())
+    mid = generation()
+    assert mid == (before[0] + fill["attempts"], before[1] + 2,
+                   before[2] + sum(fill["rejected"].values()))
+    body = {"vertices": 5, "count": 3, "seed": 52, "from_pool": False}
+    asked = client.post("/v1/questions", json=body).json()
+    assert asked["generated"] == 3 and asked["from_pool"] == 0
+    after = generation()
+    assert after[1] == mid[1] + 3 and after[2] == mid[2] + sum(asked["rejected"].values())
+    assert after[0] == mid[0] + 3 + sum(asked["rejected"].values())
+    stored = {i["id"] for i in client.get("/v1/questions",
+                                          params={"vertices": 5, "limit": 500}).json()["items"]}
+    assert {i["id"] for i in asked["items"]} <= stored
+
+
 def test_admin_operations_need_the_token(client: TestClient, api_graph: Path) -> None:
     body = {"vertices": 5, "count": 1, "seed": 11}
     assert client.post("/v1/pool", json=body).status_code == 401
@@ -213,7 +258,7 @@ def test_neo4j_down_at_start(tmp_path: Path) -> None:
 
 
 def test_samplers_are_kept_between_requests(client: TestClient) -> None:
-    samplers = client.app.state.samplers
+    samplers = client.app.state.generation.samplers
     body = {"vertices": 5, "count": 1, "seed": 31, "from_pool": False}
     assert client.post("/v1/questions", json=body).status_code == 200
     handle = client.app.state.graph

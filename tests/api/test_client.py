@@ -58,8 +58,8 @@ def test_retries_ride_out_a_graph_outage(live_server: str, api_graph: Path) -> N
 
 
 def test_agent_pulls_questions_from_the_api(live_server: str) -> None:
-    """The agent's API source: the pool first, the shortfall generated, full records
-    (with evidence pages) read back."""
+    """The agent's API source: the pool first, then the shortfall generated, with full
+    records (evidence pages) in POST /v1/questions' own answer."""
     from agent.questions import load_questions
 
     got = load_questions(live_server, 3, vertices=5, token=TOKEN, seed=9)

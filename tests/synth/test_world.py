@@ -5,8 +5,6 @@ the phrase book covers the infobox keys behind the dumps' FACT edges."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import json
 import re
 from collections import Counter
@@ -275,14 +273,6 @@ def test_nouns_say_what_a_thing_is(en: FalkorBackend) -> None:
     assert sampler.profile("Abraham Lincoln").person and "politician" in PERSON_NOUNS
     rows = en.read(Q.LIST_DUMP_LANGUAGES)
     assert {r["lang"] for r in rows} == {"en"} and sampler.lang == "en"
-
-
-@pytest.mark.parametrize("name", ("synth.describe", "synth.claims", "synth.phrasebook",
-                                  "synth.blur", "synth.render"))
-def test_docstring_examples(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name),
-                             optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_phrases_file_is_packaged() -> None:
