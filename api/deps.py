@@ -16,7 +16,7 @@ from api.errors import ApiError
 from api.state import Generation, TreeCache
 from graph.backend import GraphBackend, engine_info, open_backend
 from graph.errors import GraphUnavailable
-from graph.schema import apply_schema
+from graph.schema import migrate
 from hcsp.settings import Settings
 
 
@@ -51,7 +51,7 @@ class GraphHandle:
                     backend = open_backend(self.uri, user=s.neo4j_user,
                                            password=s.neo4j_password.get_secret_value(),
                                            database=s.neo4j_database, supervise=True)
-                    apply_schema(backend)
+                    migrate(backend)  # an older graph is brought up to date once
                 except GraphUnavailable as e:
                     self.last_error = e.message
                     raise

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from graph.backend import GraphBackend
+from graph.summary import GraphSummary, read_summary
 from hcsp.settings import Settings
 from synth.model import Tree
 from synth.pipeline import SynthReport, synthesize
@@ -74,23 +75,28 @@ class GenerationGate:
 
 
 class SamplerCache:
-    """Samplers kept per configuration for ``ttl`` seconds: making one reads the whole
-    graph (fingerprint, eligible roots), which must not happen on every request."""
+    """Samplers kept per configuration for ``ttl`` seconds (each keeps what it has read:
+    profiles, neighbours, roots), and the graph's summary (graph.summary: counts and
+    fingerprint) read once per open graph and ``ttl``, shared by all of them."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._items: dict[tuple[int, tuple[object, ...]], tuple[float, Sampler]] = {}
+        self._summaries: dict[int, tuple[float, GraphSummary]] = {}
 
     def get(self, backend: GraphBackend, config: SynthConfig) -> Sampler:
         key = (id(backend), astuple(config))
+        now = time.monotonic()
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None and time.monotonic() - hit[0] <= self.ttl \
-                    and hit[1].backend is backend:
+            if hit is not None and now - hit[0] <= self.ttl and hit[1].backend is backend:
                 return hit[1]
-            sampler = Sampler(backend, config)
-            self._items[key] = (time.monotonic(), sampler)
+            held = self._summaries.get(id(backend))
+            if held is None or now - held[0] > self.ttl:
+                held = self._summaries[id(backend)] = (now, read_summary(backend))
+            sampler = Sampler(backend, config, held[1])
+            self._items[key] = (now, sampler)
             return sampler
 
 

@@ -1,8 +1,9 @@
-"""``hcsp graph ...``: counts, and the embedded engine's start/stop/status."""
+"""``hcsp graph ...``: counts, migrations, and the embedded engine's start/stop/status."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from rich.table import Table
 from graph.backend import embedded_path, is_neo4j_uri
 from graph.embedded import EmbeddedEngine
 from graph.errors import GraphError
+from graph.schema import migrate
 from graph.store import graph_stats, open_graph
 from hcsp.cliutil import GraphUriOption, friendly_errors
 from hcsp.settings import get_settings
@@ -26,6 +28,29 @@ def _embedded(uri: str | None) -> EmbeddedEngine:
         raise GraphError(f"{uri} is a Neo4j URI; start/stop/status manage the embedded engine",
                          hint="run Neo4j with `docker compose up -d neo4j`")
     return EmbeddedEngine(embedded_path(uri))
+
+
+@graph_app.command("migrate")
+@friendly_errors
+def migrate_command(graph_uri: GraphUriOption = None,
+                    refresh: Annotated[bool, typer.Option(
+                        "--refresh-summary",
+                        help="Recount the summary even if the graph has one.")] = False
+                    ) -> None:
+    """Bring a graph to this version: indexes, data steps, and the summary of counts
+    that sampling reads (after a neo4j-admin import, or a graph from an older version).
+    Rerunning it does nothing more."""
+    from graph.summary import refresh as refresh_summary
+
+    t0 = time.perf_counter()
+    with open_graph(graph_uri) as backend:
+        done = migrate(backend)
+        if refresh and not any(d.startswith("summary") for d in done):
+            refresh_summary(backend)
+            done.append("summary (recounted)")
+        where = backend.uri
+    what = ", ".join(done) if done else "nothing: the graph is up to date"
+    out.print(f"migrated {where} in {time.perf_counter() - t0:.1f} s: {what}", highlight=False)
 
 
 @graph_app.command("stats")

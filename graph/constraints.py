@@ -8,6 +8,7 @@ the patterns are fixed text chosen by kind, and every value is a ``$parameter``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,10 @@ _CLAUSES: dict[str, tuple[str, str, str | None]] = {
     "fact_year": (_FACT_FIRST, _FACT_LATER, None),
     "fact_number": (_FACT_FIRST, _FACT_LATER, None),
     "fact_months": (_FACT_FIRST, _FACT_LATER, None),
-    # A range on the indexed title, not STARTS WITH, which FalkorDB answers by a scan.
-    "title_initial": (f"(e:{E})", "", "e.title >= $x{i} AND e.title < $y{i}"),
+    # The first character, as graph.summary counts it. Not a range up to the next
+    # code point: FalkorDB orders strings by collation, where "[" (after "Z") sorts
+    # before the letters, so "Z" <= title < "[" matched nothing.
+    "title_initial": (f"(e:{E})", "", "left(e.title, 1) = $x{i}"),
     "category": (f"(a{{i}}:{C} {{{{name: $x{{i}}}}}})<-[:{Rel.IN_CATEGORY}]-(e)",
                  f"(e)-[:{Rel.IN_CATEGORY}]->(a{{i}}:{C} {{{{name: $x{{i}}}}}})", None),
     "links_to_named": (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.LINKS_TO}]-(e)",
@@ -92,7 +95,9 @@ def _relation_clause(p: Predicate, i: int, first: bool) -> str:
     return f"{anchor}-[:{rel}{props}]->(e)" if first else f"(e)<-[:{rel}{props}]-{anchor}"
 
 
-def candidates_query(preds: list[Predicate], *, count: bool = True) -> tuple[str, dict[str, Any]]:
+def candidates_query(preds: list[Predicate], *, count: bool = True,
+                     sizes: Callable[[Predicate], int | None] | None = None
+                     ) -> tuple[str, dict[str, Any]]:
     """A query over entities ``e`` that satisfy every predicate.
 
     With ``count`` it returns ``n``: how many distinct entities match, counting at most
@@ -102,10 +107,21 @@ def candidates_query(preds: list[Predicate], *, count: bool = True) -> tuple[str
     One MATCH clause per predicate: within a single MATCH, Cypher would force two
     patterns onto different relationships, so two constraints on one fact (its year
     and its month, say) could never both hold.
+
+    ``sizes`` gives how many entities a predicate matches alone where that is known
+    (graph.summary keeps the large ones; None means small): the query then starts from
+    the smallest set, so an intersection reads the fewest rows. Without it, anchored
+    patterns come first. The order never changes the answer.
     """
     params: dict[str, Any] = {}
     lines: list[str] = []
-    ordered = sorted(enumerate(preds), key=lambda ip: (_ORDER.get(ip[1].kind, 9), ip[0]))
+
+    def rank(ip: tuple[int, Predicate]) -> tuple[int, int, int]:
+        i, p = ip
+        n = sizes(p) if sizes is not None else None
+        return (0 if n is None else 1, n or _ORDER.get(p.kind, 9), i)
+
+    ordered = sorted(enumerate(preds), key=rank)
     for n, (i, p) in enumerate(ordered):
         first = n == 0
         if p.kind == "relation":
@@ -130,8 +146,6 @@ def candidates_query(preds: list[Predicate], *, count: bool = True) -> tuple[str
                 lines.append(f"MATCH {pattern.format(i=i)}{cond}")
             for name, short in _PARAMS[p.kind].items():
                 params[f"{short}{i}"] = p.get(name)
-            if p.kind == "title_initial":
-                params[f"y{i}"] = chr(ord(p.get("letter")[0]) + 1)
         lines.append("WITH DISTINCT e")
     if not lines:
         lines = [f"MATCH (e:{E})", "WITH DISTINCT e"]

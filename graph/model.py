@@ -14,6 +14,8 @@ Queries take labels and types from these enums, never from input.
     (:Entity)-[:IN_CATEGORY]->(:Category {name})
     (:Dump {source, dbname, sitename, ...})              one per ingested dump
     (:Migration {id})                                    applied schema steps
+    (:Summary {id, stats, fingerprint, ...}), (:Selectivity {key, n})  kept by ingest
+        (graph.summary): counts readers would otherwise scan for
     (:ResearchTree {id, seed, n_vertices, question, answer, json, ...})
         -[:HAS_VERTEX]->(:TreeVertex {id, idx, kind, text})-[:STANDS_FOR]->(:Entity)
     (:TreeVertex)-[:CHILD_OF]->(:TreeVertex)             the tree's own edges
@@ -32,6 +34,8 @@ class Label(StrEnum):
     CATEGORY = "Category"
     DUMP = "Dump"
     MIGRATION = "Migration"
+    SUMMARY = "Summary"
+    SELECTIVITY = "Selectivity"
     RESEARCH_TREE = "ResearchTree"
     TREE_VERTEX = "TreeVertex"
 

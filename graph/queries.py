@@ -13,6 +13,7 @@ from graph.model import Label, Rel
 
 E, F, C, D, M = Label.ENTITY, Label.FACT, Label.CATEGORY, Label.DUMP, Label.MIGRATION
 T, V = Label.RESEARCH_TREE, Label.TREE_VERTEX
+S, SEL = Label.SUMMARY, Label.SELECTIVITY
 
 # -- schema bookkeeping ---------------------------------------------------------------
 APPLIED_MIGRATIONS = f"MATCH (m:{M}) RETURN m.id AS id"
@@ -212,6 +213,11 @@ WHERE f.bk_v IS NULL OR f.bk_v < $version
 RETURN f.id AS id, f.key AS key, f.kind AS kind, f.year AS year, f.month AS month,
        f.num AS num
 """
+FACT_WITHOUT_BUCKETS_ANY = f"""
+MATCH (f:{F})
+WHERE f.bk_v IS NULL OR f.bk_v < $version
+RETURN f.id AS id LIMIT 1
+"""
 SET_FACT_BUCKETS = f"""
 UNWIND $rows AS row
 MATCH (f:{F} {{id: row.id}})
@@ -314,12 +320,113 @@ SKIP $skip LIMIT $limit
 """
 
 
+# -- the summary ingest keeps (graph.summary) --------------------------------------------
+# Each selectivity query is candidates_query's count of one predicate, for every
+# predicate of a kind at once, where it reaches $t: distinct entities e that are not
+# disambiguation pages.
+def selectivity_of_buckets(prop: str) -> str:
+    """Entities per value of one blur-bucket property (graph.buckets)."""
+    from graph.buckets import BUCKET_PROPS
+
+    if prop not in BUCKET_PROPS:
+        raise ValueError(f"not a bucket property: {prop!r}")
+    return f"""
+MATCH (e:{E})-[:{Rel.HAS_FACT}]->(f:{F})
+WHERE f.{prop} IS NOT NULL AND e.disambiguation = false
+WITH f.{prop} AS v, count(DISTINCT e) AS n
+WHERE n >= $t
+RETURN v, n ORDER BY v
+"""
+
+
+SELECTIVITY_INITIALS = f"""
+MATCH (e:{E})
+WHERE e.disambiguation = false
+WITH left(e.title, 1) AS v, count(e) AS n
+WHERE n >= $t
+RETURN v, n ORDER BY v
+"""
+SELECTIVITY_CATEGORIES = f"""
+MATCH (e:{E})-[:{Rel.IN_CATEGORY}]->(c:{C})
+WHERE e.disambiguation = false
+WITH c.name AS v, count(DISTINCT e) AS n
+WHERE n >= $t
+RETURN v, n ORDER BY v
+"""
+SELECTIVITY_LINKERS = f"""
+MATCH (e:{E})-[:{Rel.LINKS_TO}]->(a:{E})
+WHERE e.disambiguation = false
+WITH a.title AS v, count(DISTINCT e) AS n
+WHERE n >= $t
+RETURN v, n ORDER BY v
+"""
+SELECTIVITY_LINKED = f"""
+MATCH (a:{E})-[:{Rel.LINKS_TO}]->(e:{E})
+WHERE e.disambiguation = false
+WITH a.title AS v, count(DISTINCT e) AS n
+WHERE n >= $t
+RETURN v, n ORDER BY v
+"""
+SELECTIVITY_FACT_IN = f"""
+MATCH (e:{E})-[r:{Rel.FACT}]->(a:{E})
+WHERE e.disambiguation = false
+WITH r.key AS k, a.title AS v, count(DISTINCT e) AS n
+WHERE n >= $t
+RETURN k, v, n ORDER BY k, v
+"""
+SELECTIVITY_FACT_OUT = f"""
+MATCH (a:{E})-[r:{Rel.FACT}]->(e:{E})
+WHERE e.disambiguation = false
+WITH r.key AS k, a.title AS v, count(DISTINCT e) AS n
+WHERE n >= $t
+RETURN k, v, n ORDER BY k, v
+"""
+COUNT_BUCKET_MAX = f"""
+MATCH (e:{E})
+WITH e.bucket AS b, count(e) AS n
+RETURN max(n) AS n, max(b) AS top
+"""
+CLEAR_SUMMARY = f"MATCH (s:{S}) DELETE s"
+CLEAR_SELECTIVITY = f"MATCH (s:{SEL}) DELETE s"
+WRITE_SELECTIVITY = f"""
+UNWIND $rows AS row
+MERGE (s:{SEL} {{key: row.key}})
+SET s.n = row.n
+"""
+WRITE_SUMMARY = f"""
+MERGE (s:{S} {{id: 'graph'}})
+SET s.version = $version, s.stats = $stats, s.fingerprint = $fingerprint,
+    s.bucket_max = $bucket_max, s.bucket_top = $bucket_top, s.threshold = $threshold,
+    s.rows = $rows,
+    s.updated_at = $updated_at
+"""
+LIST_SUMMARY = f"""
+MATCH (s:{S} {{id: 'graph'}})
+RETURN s.version AS version, s.stats AS stats, s.fingerprint AS fingerprint,
+       s.bucket_max AS bucket_max, s.bucket_top AS bucket_top, s.threshold AS threshold
+"""
+LIST_SELECTIVITY = f"MATCH (s:{SEL}) RETURN s.key AS key, s.n AS n"
+ELIGIBLE_ALL = f"""
+MATCH (e:{E})
+WHERE {_ELIGIBLE}
+RETURN e.bucket AS bucket, e.title AS title
+ORDER BY bucket, e.rand, title
+"""
+ELIGIBLE_SOME = f"""
+MATCH (e:{E})
+WHERE {_ELIGIBLE}
+WITH e LIMIT $n
+RETURN count(e) AS n
+"""
+
+
 def all_queries(dialect: Dialect) -> dict[str, str]:
     """Every query of this module, rendered for ``dialect``, by name."""
     out = {name: q for name, q in globals().items()
            if name.isupper() and isinstance(q, str) and not name.startswith("_")
-           and name not in {"E", "F", "C", "D", "M", "T", "V"}}
+           and name not in {"E", "F", "C", "D", "M", "T", "V", "S", "SEL"}}
     out["degree_update"] = degree_update(dialect)
+    out["selectivity_of_buckets"] = selectivity_of_buckets("bk_decade")
     from graph.constraints import example_queries
 
     out.update(example_queries())

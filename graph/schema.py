@@ -1,8 +1,9 @@
-"""Schema as re-runnable migrations: the indexes the writers and the sampler need.
+"""Schema as re-runnable migrations: the indexes the writers and the sampler need,
+the data steps an older graph lacks, and the summary readers use (:func:`migrate`).
 
-Applied by ingest (and, later, at API start). Running them twice is a no-op on both
-engines: Neo4j through ``IF NOT EXISTS``; FalkorDB, which has no such clause, by
-listing its indexes first.
+Applied by ingest, ``hcsp graph migrate``, ``hcsp synth`` and at API start. Running
+them twice is a no-op on both engines: Neo4j through ``IF NOT EXISTS``; FalkorDB,
+which has no such clause, by listing its indexes first; data steps are recorded.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 
 from graph import queries as Q
 from graph.backend import FalkorBackend, GraphBackend
-from graph.buckets import BUCKET_PROPS
+from graph.buckets import BUCKET_PROPS, BUCKETS_VERSION
 from graph.dialect import FALKOR_LIST_INDEXES, Dialect, IndexSpec, index_statements
 from graph.errors import QueryError
 from graph.model import Label
@@ -31,6 +32,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(Label.TREE_VERTEX, "id", unique=True),
     IndexSpec(Label.RESEARCH_TREE, "n_vertices"),
     *(IndexSpec(Label.FACT, prop) for prop in BUCKET_PROPS),
+    IndexSpec(Label.SELECTIVITY, "key", unique=True),
 )
 
 
@@ -70,3 +72,48 @@ def _falkor_unique(backend: GraphBackend, spec: IndexSpec) -> None:
     except QueryError as e:
         if "already exists" not in str(e).lower():
             raise
+
+
+def _fact_buckets(backend: GraphBackend) -> None:
+    from graph.store import backfill_fact_buckets
+
+    backfill_fact_buckets(backend)
+
+
+# Data steps, recorded as (:Migration) like the indexes. Ordered; append, never reorder.
+DATA_MIGRATIONS = (
+    (f"data_fact_buckets_v{BUCKETS_VERSION}", _fact_buckets),
+)
+
+
+def migrate(backend: GraphBackend, *, summary: bool = True) -> list[str]:
+    """Every step a graph of an older version lacks: the indexes, the data steps not
+    yet recorded, and (with ``summary``) the summary readers use (graph.summary) if the
+    graph has none. Returns what was done. Run by ingest, ``hcsp graph migrate``,
+    ``hcsp synth`` and the API at start; never by a reader such as the sampler."""
+    from graph.summary import SUMMARY_VERSION, refresh
+
+    done = apply_schema(backend)
+    applied = {r["id"] for r in backend.read(Q.APPLIED_MIGRATIONS)}
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    changed = False
+    for name, step in DATA_MIGRATIONS:
+        if name not in applied:
+            step(backend)
+            backend.write(Q.RECORD_MIGRATION, {"id": name, "applied_at": now})
+            done.append(name)
+            changed = True
+    if summary:
+        rows = backend.read(Q.LIST_SUMMARY)
+        if changed or not rows or rows[0]["version"] != SUMMARY_VERSION:
+            refresh(backend)  # a data step may change what the summary counted
+            done.append(f"summary_v{SUMMARY_VERSION}")
+    return done
+
+
+def needs_fact_buckets(backend: GraphBackend) -> bool:
+    """Whether some literal fact lacks its blur buckets (a graph not yet migrated)."""
+    applied = {r["id"] for r in backend.read(Q.APPLIED_MIGRATIONS)}
+    if DATA_MIGRATIONS[0][0] in applied:
+        return False
+    return bool(backend.read(Q.FACT_WITHOUT_BUCKETS_ANY, {"version": BUCKETS_VERSION}))

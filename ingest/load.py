@@ -21,7 +21,7 @@ from graph.backend import GraphBackend
 from graph.buckets import BUCKET_PROPS, fact_bucket_props
 from graph.bulk import BulkWriter, can_bulk_load
 from graph.model import Label, Rel
-from graph.schema import apply_schema
+from graph.schema import migrate
 from graph.store import update_degrees, write_rows
 from ingest.staging import Staging
 
@@ -156,7 +156,7 @@ class MergeLoader:
 
     def load(self, staging: Staging, resolver: Resolver, written: Counter[str]) -> None:
         b, bs = self.backend, self.bs
-        apply_schema(b)
+        migrate(b, summary=False)
         for what, query, rows in (
                 ("entities", Q.UPSERT_ENTITIES, _entities(staging)),
                 ("literal_facts", Q.UPSERT_LITERAL_FACTS, _facts(staging)),
@@ -304,7 +304,7 @@ class BulkLoader:
         w.finish()
         if self.backend is not None:
             self.progress("indexes", 0)
-            apply_schema(self.backend)
+            migrate(self.backend, summary=False)
 
 
 def choose_loader(backend: GraphBackend, batch_size: int, bulk: bool | None,

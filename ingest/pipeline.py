@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import queries as Q
+from graph import summary
 from graph.backend import GraphBackend
 from graph.neo4j_csv import Neo4jCsvWriter
 from graph.store import exclusive_writer
@@ -351,6 +352,7 @@ def _ingest(source: str, backend: GraphBackend | None, config: IngestConfig,
         loader.name = "neo4j-csv"
         loader.load(staging, resolver, written)
     else:
+        summary.invalidate(backend)  # until refreshed below: a kill leaves none, not a wrong one
         loader = choose_loader(backend, config.batch_size, config.bulk, load_progress)
         loader.load(staging, resolver, written)
         backend.sync()
@@ -363,6 +365,10 @@ def _ingest(source: str, backend: GraphBackend | None, config: IngestConfig,
         backend.write(Q.RECORD_DUMP, {"source": _source_key(source), "props": {
             **cp.info, "pages_read": cp.pages_done, "finished": cp.finished,
             "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+        if load_progress is not None:
+            load_progress("summary", 0)
+        summary.refresh(backend)
+        backend.sync()
 
     report.pages_read = cp.pages_done
     report.bytes_read = reader.bytes_read

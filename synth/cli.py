@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.tree import Tree as RichTree
 
+from graph.schema import migrate
 from graph.store import open_graph
 from hcsp.cliutil import GraphUriOption, friendly_errors
 from synth.errors import SynthError
@@ -69,6 +70,9 @@ def synth_command(
     model = make_llm(llm, llm_model, llm_base_url)
     judge_llm = make_llm(judge, judge_model, llm_base_url)
     with open_graph(graph_uri) as backend:
+        migrated = migrate(backend)  # a graph from an older version: once, here, not in sampling
+        if migrated:
+            console.print(f"migrated the graph first: {', '.join(migrated)}", highlight=False)
         with Progress(TextColumn("[bold]synthesizing"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[attempts]:,} candidates"), TimeElapsedColumn(),
                       console=console) as progress:

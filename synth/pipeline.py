@@ -35,8 +35,13 @@ class SynthReport:
     rejected: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     setup_seconds: float = 0.0
-    """Of ``seconds``, the one-off work before sampling (fingerprint, schema, buckets)."""
+    """Of ``seconds``, the one-off work before sampling (the graph's summary)."""
     queries: int = 0
+    looked_up: int = 0
+    """Counts of single constraints the sampler took from the graph's summary."""
+    summary_stored: bool = True
+    """False when the graph had no summary and the sampler computed it (slow: run
+    `hcsp graph migrate`)."""
     tree_seconds: list[float] = field(default_factory=list)
     llm_fallbacks: int = 0
     llm_kept: int = 0
@@ -63,8 +68,8 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates or once
     ``time.monotonic()`` passes ``deadline``. Answers in ``exclude_answers`` count as
     duplicates (for a caller that already holds those questions). A long-lived caller
-    (the API) passes a ``sampler`` it keeps, so that the one-off work of a Sampler (graph
-    fingerprint, schema, buckets of roots) is not redone for every request.
+    (the API) passes a ``sampler`` it keeps, so that what a Sampler reads once (the
+    graph's summary, its caches) is not read again for every request.
 
     With ``workers`` > 1, candidates are built in parallel threads (the engine answers
     queries concurrently); results are taken in attempt order, so the output is the
@@ -79,13 +84,14 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     if sampler is not None and sampler.config != config:
         raise SynthError("the sampler passed in was made for another configuration")
     sampler = sampler or Sampler(backend, config)
-    sampler.eligible_buckets()  # fail fast on an empty graph, before any thread starts
+    sampler.check_request()  # fail fast on an empty graph, before any thread starts
     report = SynthReport(setup_seconds=time.perf_counter() - t0)
     rejected: Counter[str] = Counter()
     trees: list[Tree] = []
     seen: set[str] = set(exclude_answers or ())
 
-    checker = Counts(backend, config.cap)  # the checks' own cache, apart from the sampler's
+    # The checks' own counts, apart from the sampler's: they query, never look up.
+    checker = Counts(backend, config.cap, sampler.summary, lookup=False)
 
     def attempt(i: int) -> tuple[Tree | None, str | None, float]:
         t = time.perf_counter()
@@ -128,7 +134,9 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     report.accepted = len(trees)
     report.scope = dict(sampler.scope)
     report.rejected = dict(sorted(rejected.items()))
-    report.queries = sampler.counts.queries
+    report.queries = sampler.counts.queries + checker.queries
+    report.looked_up = sampler.counts.looked_up
+    report.summary_stored = sampler.summary.stored
     report.seconds = time.perf_counter() - t0
     return trees, report
 

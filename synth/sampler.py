@@ -9,19 +9,18 @@ up, blurred constraints until the graph says it is the only match; Action 4
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass
 
 from graph import queries as Q
 from graph.backend import GraphBackend
 from graph.constraints import Predicate, candidates_query
 from graph.model import Rel
-from graph.schema import apply_schema
-from graph.store import backfill_fact_buckets, graph_stats
+from graph.schema import needs_fact_buckets
+from graph.summary import GraphSummary, read_summary
 from synth.blur import EntityProfile, profile
 from synth.claims import claim_vp, obj_form, subj_form
 from synth.errors import SynthError
@@ -34,6 +33,8 @@ SHAPES = ("deep", "wide")
 _NOT_A_THING = re.compile(r"^(?:Lists? of|Index of|Outline of|Glossary of|Timeline of|"
                           r"Bibliography of|Sarakstu?s?\b)", re.I)
 MAX_VERTICES = 64
+_PREFETCH_ENTITIES = 200_000  # up to here, every eligible root is read at once (one scan)
+_KEEP_TITLES = 500_000  # eligible roots kept in memory, by bucket
 
 
 @dataclass
@@ -99,12 +100,6 @@ class Rejected(Exception):
         self.reason = reason
 
 
-def graph_fingerprint(backend: GraphBackend) -> str:
-    """A short hash of what the graph holds (its counts and dumps)."""
-    stats = graph_stats(backend).as_dict()
-    return hashlib.sha1(json.dumps(stats, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def graph_language(backend: GraphBackend) -> str:
     """The language of the graph's dumps ("en", "ltg", ...): English rules for
     categories and sentences apply to English wikis only. Mixed graphs read as "mixed"."""
@@ -114,13 +109,11 @@ def graph_language(backend: GraphBackend) -> str:
     return langs.pop() if len(langs) == 1 else "mixed"
 
 
-def graph_scope(backend: GraphBackend) -> dict[str, object]:
+def graph_scope(summary: GraphSummary) -> dict[str, object]:
     """How complete the graph is: its articles among all its entities. A slice of a
     dump links mostly to pages it lacks (stubs), so a tree proven unique in it is
     unique within this graph only, not within Wikipedia."""
-    row = (backend.read(Q.COUNT_ENTITIES) or [{}])[0]
-    entities = int(row.get("entities") or 0)
-    stubs = int(row.get("stubs") or 0)
+    entities, stubs = summary.stats.entities, summary.stats.stubs
     completeness = round((entities - stubs) / entities, 4) if entities else 0.0
     return {"unique_within": "this graph", "articles": entities - stubs, "entities": entities,
             "completeness": completeness, "partial": completeness < 0.5}
@@ -152,24 +145,58 @@ def link_relation(direction: str, sentence: str | None, anchor: str | None, pare
 
 
 class Counts:
-    """Candidate counting with a per-run cache (the same predicate set, the same count)."""
+    """Candidate counting with a per-run cache (the same predicate set, the same count).
 
-    def __init__(self, backend: GraphBackend, cap: int) -> None:
+    With a ``summary`` (graph.summary), a single predicate that matches many entities
+    is looked up instead of counted: the summary holds its exact count, kept by ingest.
+    The checks (synth.checks) count without one, so every proof is still a query."""
+
+    def __init__(self, backend: GraphBackend, cap: int,
+                 summary: GraphSummary | None = None, *, lookup: bool = True) -> None:
+        """``lookup``: take single-predicate counts from ``summary`` (the sampler);
+        without, the summary only orders the patterns of each query (the checks)."""
         self.backend = backend
         self.cap = cap
+        self.summary = summary
+        self.lookup = lookup
         self.cache: dict[frozenset[Predicate], int] = {}
         self.queries = 0
+        self.looked_up = 0
 
     def count(self, preds: list[Predicate]) -> int:
         key = frozenset(preds)
         if key not in self.cache:
-            q, params = candidates_query(preds)
-            self.queries += 1
-            self.cache[key] = int(self.backend.read(q, {**params, "cap": self.cap})[0]["n"])
+            n = (self.summary.count(preds[0], self.cap)
+                 if self.summary is not None and self.lookup and len(key) == 1 else None)
+            if n is not None:
+                self.looked_up += 1
+            else:
+                q, params = candidates_query(preds, sizes=self._size)
+                self.queries += 1
+                n = int(self.backend.read(q, {**params, "cap": self.cap})[0]["n"])
+            self.cache[key] = n
         return self.cache[key]
 
+    def _size(self, p: Predicate) -> int | None:
+        return None if self.summary is None else self.summary.count(p, self.cap)
+
+    def known(self, preds: list[Predicate]) -> int:
+        """The count of ``preds`` for the record: the summary's where it holds one
+        (one predicate), else counted."""
+        if self.summary is not None and len(set(preds)) == 1:
+            n = self.summary.count(preds[0], self.cap)
+            if n is not None:
+                return n
+        return self.count(preds)
+
+    def at_least(self, preds: list[Predicate], k: int) -> bool:
+        """Whether ``preds`` match at least ``k`` entities (reads at most ``k``)."""
+        q, params = candidates_query(preds, sizes=self._size)
+        self.queries += 1
+        return int(self.backend.read(q, {**params, "cap": k})[0]["n"]) >= k
+
     def titles(self, preds: list[Predicate], cap: int = 2) -> list[str]:
-        q, params = candidates_query(preds, count=False)
+        q, params = candidates_query(preds, count=False, sizes=self._size)
         self.queries += 1
         return [r["title"] for r in self.backend.read(q, {**params, "cap": cap})]
 
@@ -186,57 +213,105 @@ def relation_pred(rel: Relation, child_title: str) -> Predicate:
 class Sampler:
     """Samples and proves research trees against one graph."""
 
-    def __init__(self, backend: GraphBackend, config: SynthConfig) -> None:
+    def __init__(self, backend: GraphBackend, config: SynthConfig,
+                 summary: GraphSummary | None = None) -> None:
+        """Reads only. ``summary``: the graph's (graph.summary), when the caller holds
+        it already (the API reads it once per open graph)."""
         self.backend = backend
         self.config = config
-        self.counts = Counts(backend, config.cap)
+        if needs_fact_buckets(backend):
+            raise SynthError("this graph was loaded by an older version: its facts lack "
+                             "the blur buckets that sampling counts by",
+                             hint="run `hcsp graph migrate` once")
+        self.summary = summary or read_summary(backend)
+        self.counts = Counts(backend, config.cap, self.summary)
         self.rejected: Counter[str] = Counter()
-        self._buckets: list[tuple[int, int]] | None = None
+        self._checked = False
+        self._histogram: list[tuple[int, int]] | None = None
+        self._in_bucket: OrderedDict[int, list[str]] = OrderedDict()
+        self._kept, self._prefetched = 0, False
+        self._roots_lock = threading.Lock()
         self._profiles: dict[str, EntityProfile] = {}
         self._neighbours: dict[str, list[tuple[Relation, str]]] = {}
-        self.fingerprint = graph_fingerprint(backend)
-        apply_schema(backend)  # indexes of graphs loaded by older versions
-        self.backfilled = backfill_fact_buckets(backend)
+        self.fingerprint = self.summary.fingerprint
         self.lang = graph_language(backend)
         self.book = PhraseBook.default().for_language(self.lang)
-        self.scope = graph_scope(backend)
+        self.scope = graph_scope(self.summary)
 
     # -- Action 1: init -------------------------------------------------------------------
-    def eligible_buckets(self) -> list[tuple[int, int]]:
-        """Sizes of the buckets of eligible roots; checks once that the request fits."""
-        if self._buckets is None:
-            rows = self.backend.read(Q.ELIGIBLE_BUCKETS, self._eligible_params())
-            buckets = [(int(r["bucket"]), int(r["n"])) for r in rows]
-            c = self.config
-            if not buckets:
-                raise SynthError(
-                    f"the graph has no entity with at least {c.min_degree} facts and links "
-                    f"and {c.min_popularity}-{c.max_popularity} in-links to start a tree from",
-                    hint="ingest a dump first (hcsp ingest ...), or widen the popularity band")
-            eligible = sum(n for _, n in buckets)
-            if eligible < c.entity_vertices:
-                raise SynthError(
-                    f"a {c.vertices}-vertex tree hides {c.entity_vertices} entities, but this "
-                    f"graph has only {eligible} that trees can start from",
-                    hint="use a smaller --vertices or ingest a larger dump")
-            total = int((self.backend.read(Q.COUNT_ENTITIES) or [{}])[0].get("entities") or 0)
-            if c.k > total:
-                raise SynthError(f"k={c.k} asks every constraint to match more entities "
-                                 f"than the graph has ({total})", hint="use a smaller --k")
-            self._buckets = buckets
-        return self._buckets
+    def check_request(self) -> None:
+        """Fail fast, once, when the graph cannot give what the configuration asks."""
+        if self._checked:
+            return
+        c = self.config
+        rows = self.backend.read(Q.ELIGIBLE_SOME, {**self._eligible_params(),
+                                                   "n": c.entity_vertices})
+        eligible = int(rows[0]["n"]) if rows else 0
+        if not eligible:
+            raise SynthError(
+                f"the graph has no entity with at least {c.min_degree} facts and links "
+                f"and {c.min_popularity}-{c.max_popularity} in-links to start a tree from",
+                hint="ingest a dump first (hcsp ingest ...), or widen the popularity band")
+        if eligible < c.entity_vertices:
+            raise SynthError(
+                f"a {c.vertices}-vertex tree hides {c.entity_vertices} entities, but this "
+                f"graph has only {eligible} that trees can start from",
+                hint="use a smaller --vertices or ingest a larger dump")
+        if c.k > self.summary.stats.entities:
+            raise SynthError(f"k={c.k} asks every constraint to match more entities "
+                             f"than the graph has ({self.summary.stats.entities})",
+                             hint="use a smaller --k")
+        self._checked = True
 
     def _eligible_params(self) -> dict[str, int]:
         c = self.config
         return {"min_degree": c.min_degree, "min_popularity": c.min_popularity,
                 "max_popularity": c.max_popularity}
 
+    def _eligible_in(self, bucket: int) -> list[str]:
+        """The eligible roots of one ``bucket``, in a fixed order. Kept, up to
+        ``_KEEP_TITLES`` titles (least recently used go); a small graph's are all read
+        in one query at first use."""
+        with self._roots_lock:  # sampling threads share the sampler
+            return self._read_eligible_in(bucket)
+
+    def _read_eligible_in(self, bucket: int) -> list[str]:
+        if not self._in_bucket and self.summary.stats.entities <= _PREFETCH_ENTITIES:
+            for r in self.backend.read(Q.ELIGIBLE_ALL, self._eligible_params()):
+                self._in_bucket.setdefault(int(r["bucket"]), []).append(r["title"])
+            self._prefetched = True
+        if self._prefetched:
+            return self._in_bucket.get(bucket, [])
+        hit = self._in_bucket.get(bucket)
+        if hit is None:
+            hit = [r["title"] for r in self.backend.read(
+                Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, **self._eligible_params()})]
+            self._in_bucket[bucket] = hit
+            self._kept += len(hit)
+            while self._kept > _KEEP_TITLES and len(self._in_bucket) > 1:
+                self._kept -= len(self._in_bucket.popitem(last=False)[1])
+        else:
+            self._in_bucket.move_to_end(bucket)
+        return hit
+
     def pick_root(self, rng: random.Random) -> str:
-        """Uniform over eligible entities: a bucket weighted by its size, then one in it."""
-        buckets = self.eligible_buckets()
-        (bucket, _), = rng.choices(buckets, weights=[n for _, n in buckets])
-        titles = [r["title"] for r in self.backend.read(
-            Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, **self._eligible_params()})]
+        """Uniform over eligible entities, by rejection: a bucket uniformly, then a slot
+        among as many as the fullest bucket holds (graph.summary keeps that number); a
+        slot past the bucket's eligible entities draws again. No scan of the graph.
+        Where few entities are eligible (a narrow popularity band), after 64 misses it
+        weighs buckets by their eligible entities, counted once."""
+        self.check_request()
+        top, most = self.summary.bucket_top, max(1, self.summary.bucket_max)
+        for _ in range(64):
+            titles = self._eligible_in(rng.randrange(top + 1))
+            slot = rng.randrange(most)
+            if slot < len(titles):
+                return titles[slot]
+        if self._histogram is None:
+            rows = self.backend.read(Q.ELIGIBLE_BUCKETS, self._eligible_params())
+            self._histogram = [(int(r["bucket"]), int(r["n"])) for r in rows]
+        (bucket, _), = rng.choices(self._histogram, weights=[n for _, n in self._histogram])
+        titles = self._eligible_in(bucket)
         return titles[rng.randrange(len(titles))]
 
     def profile(self, title: str) -> EntityProfile:

@@ -11,7 +11,6 @@ from typing import Any
 
 from graph import queries as Q
 from graph.backend import GraphBackend
-from graph.schema import apply_schema
 from synth.clues import relation_ends, tree_clues
 from synth.errors import SynthError
 from synth.model import Tree
@@ -44,8 +43,8 @@ def save_tree(backend: GraphBackend, tree: Tree) -> None:
 
 
 def save_trees(backend: GraphBackend, trees: Iterable[Tree]) -> int:
-    """Store several trees (schema applied first). Returns how many."""
-    apply_schema(backend)
+    """Store several trees (the graph's indexes come from its migrations, applied by
+    ingest, the synth CLI and the API). Returns how many."""
     n = 0
     for t in trees:
         save_tree(backend, t)

@@ -141,6 +141,6 @@ def test_every_query_is_known_and_rendered(loaded: GraphBackend) -> None:
     qs = Q.all_queries(loaded.dialect)
     assert {"UPSERT_ENTITIES", "UPSERT_LINKS", "COUNT_ENTITIES", "degree_update"} <= set(qs)
     for name, q in qs.items():
-        assert "$" in q or name.startswith(("COUNT_", "APPLIED_", "LIST_")), name
+        assert "$" in q or name.startswith(("COUNT_", "APPLIED_", "LIST_", "CLEAR_")), name
     other = Dialect.NEO4J if loaded.dialect is Dialect.FALKORDB else Dialect.FALKORDB
     assert Q.degree_update(loaded.dialect) != Q.degree_update(other)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from graph.backend import FalkorBackend
+from graph.schema import migrate
 from ingest.pipeline import IngestConfig, ingest_dump
 from synth.checks import check_tree, hidden_names, leaks
 from synth.errors import SynthError
@@ -207,11 +208,20 @@ def test_enwiki_infobox_facts_become_blurred_constraints(tmp_path: Path) -> None
     b = FalkorBackend(str(tmp_path / "en"))
     try:
         ingest_dump(str(ENWIKI), b, IngestConfig(staging_root=tmp_path / "s"))
-        # A graph loaded before blur buckets existed: the sampler fills them in first.
+        # A graph loaded before blur buckets existed: the sampler (a reader) refuses it
+        # and says what to run; the migration fills them in, once, and recounts the
+        # summary it changed.
         n_facts = b.write("MATCH (f:Fact) SET f.bk_v = null, f.bk_decade = null "
                          "RETURN count(f) AS n")[0]["n"]
-        assert Sampler(b, SynthConfig()).backfilled == n_facts > 0
-        assert Sampler(b, SynthConfig()).backfilled == 0
+        b.write("MATCH (m:Migration) WHERE m.id STARTS WITH 'data_' DELETE m")
+        assert n_facts > 0
+        with pytest.raises(SynthError, match="hcsp graph migrate"):
+            Sampler(b, SynthConfig())
+        assert b.read("MATCH (f:Fact) WHERE f.bk_v IS NULL RETURN count(f) AS n")[0]["n"] \
+            == n_facts  # the sampler wrote nothing
+        assert migrate(b) == ["data_fact_buckets_v1", "summary_v1"]
+        assert migrate(b) == []
+        assert b.read("MATCH (f:Fact) WHERE f.bk_v IS NULL RETURN count(f) AS n")[0]["n"] == 0
         trees, report = synthesize(b, SynthConfig(vertices=5, shape="wide"), count=4, seed=3,
                                    max_attempts=400)
         assert trees, report

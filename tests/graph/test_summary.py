@@ -1,0 +1,171 @@
+"""The summary ingest keeps (graph.summary) says what the graph itself says.
+
+Every stored selectivity row equals the count graph.constraints would query for its
+predicate; every predicate without a row matches fewer than the threshold; the stored
+fingerprint is that of the graph's counts; a sampler made on a summarized graph runs
+no scan; roots drawn by rejection are uniform over the eligible entities.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph import queries as Q
+from graph import summary as S
+from graph.backend import FalkorBackend
+from graph.constraints import Predicate, candidates_query
+from graph.store import graph_stats
+from ingest.pipeline import IngestConfig, ingest_dump
+from synth.sampler import Sampler, SynthConfig
+from tests.conftest import LTGWIKI
+
+
+@pytest.fixture(scope="module")
+def ltg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FalkorBackend]:
+    path = tmp_path_factory.mktemp("summary")
+    b = FalkorBackend(str(path / "graph"))
+    try:
+        ingest_dump(str(LTGWIKI), b, IngestConfig(staging_root=path / "staging"))
+        yield b
+    finally:
+        b.close()
+
+
+def predicate_of(key: str) -> Predicate:
+    """The predicate a selectivity key stands for (the inverse of selectivity_key)."""
+    what, value = key.split("=", 1)
+    if what.startswith("bk_"):
+        return Predicate.of("fact_year", {"level": what[3:], "bucket": value})
+    if what in ("fact_in", "fact_out"):
+        fkey, title = value.split("|", 1)
+        if what == "fact_in":
+            return Predicate.of("fact_named", {"key": fkey, "title": title})
+        return Predicate.of("relation", {"rel": "FACT", "direction": "in", "key": fkey,
+                                         "title": title})
+    kind, param = {"initial": ("title_initial", "letter"), "category": ("category", "name"),
+                   "linkers": ("links_to_named", "title"),
+                   "linked": ("linked_from_named", "title")}[what]
+    return Predicate.of(kind, {param: value})
+
+
+def live(b: FalkorBackend, p: Predicate) -> int:
+    q, params = candidates_query([p])
+    return int(b.read(q, {**params, "cap": 10**9})[0]["n"])
+
+
+def test_every_stored_count_is_the_queried_count(ltg: FalkorBackend) -> None:
+    s = S.read_summary(ltg)
+    assert s.stored and s.threshold == S.THRESHOLD
+    kinds = Counter(k.split("=")[0] for k in s.selectivity)
+    # the Latgalian graph has large sets of every kind but entity facts
+    assert {"initial", "category", "linkers", "linked"} <= set(kinds), kinds
+    assert any(k.startswith("bk_") for k in kinds), kinds
+    for key, n in s.selectivity.items():
+        p = predicate_of(key)
+        assert S.selectivity_key(p) == key
+        assert n >= s.threshold and live(ltg, p) == n, key
+        assert s.count(p, cap=10) == 10  # capped as the count query caps
+
+
+def test_a_predicate_without_a_row_matches_fewer_than_the_threshold(ltg: FalkorBackend
+                                                                    ) -> None:
+    s = S.read_summary(ltg)
+    rng = random.Random(0)
+    titles = [r["title"] for r in ltg.read("MATCH (e:Entity) RETURN e.title AS title "
+                                           "ORDER BY title")]
+    cats = [r["name"] for r in ltg.read("MATCH (c:Category) RETURN c.name AS name")]
+    preds = [Predicate.of("links_to_named", {"title": t}) for t in rng.sample(titles, 150)]
+    preds += [Predicate.of("linked_from_named", {"title": t}) for t in rng.sample(titles, 150)]
+    preds += [Predicate.of("relation", {"rel": "LINKS_TO", "direction": d, "key": "",
+                                        "title": t})
+              for d in ("out", "in") for t in rng.sample(titles, 50)]
+    preds += [Predicate.of("category", {"name": c}) for c in cats]
+    preds += [Predicate.of("title_initial", {"letter": t[0]}) for t in titles[::50]]
+    for r in ltg.read("MATCH (f:Fact) WHERE f.bk_decade IS NOT NULL "
+                      "RETURN DISTINCT f.bk_decade AS v"):
+        preds.append(Predicate.of("fact_year", {"level": "decade", "bucket": r["v"]}))
+    for p in preds:
+        n, stored = live(ltg, p), s.count(p, cap=10**9)
+        assert stored == n if n >= s.threshold else stored is None, (p, n, stored)
+
+
+def test_fingerprint_and_stats_are_the_graphs_and_survive_a_lost_summary(
+        ltg: FalkorBackend) -> None:
+    s = S.read_summary(ltg)
+    assert s.fingerprint == S.fingerprint_of(graph_stats(ltg))
+    assert s.stats.as_dict() == graph_stats(ltg).as_dict()
+    S.invalidate(ltg)  # a writer killed before it refreshed
+    try:
+        lost = S.read_summary(ltg)
+        assert not lost.stored
+        assert (lost.fingerprint, lost.selectivity, lost.bucket_max, lost.bucket_top) == (
+            s.fingerprint, s.selectivity, s.bucket_max, s.bucket_top)
+    finally:
+        S.refresh(ltg)
+    assert S.read_summary(ltg).stored
+
+
+def test_a_sampler_on_a_summarized_graph_scans_nothing(ltg: FalkorBackend,
+                                                       monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    ran: list[str] = []
+    real = ltg.read
+    monkeypatch.setattr(ltg, "read", lambda q, p=None: ran.append(q) or real(q, p))
+    sampler = Sampler(ltg, SynthConfig(vertices=5))
+    sampler.check_request()
+    allowed = {Q.APPLIED_MIGRATIONS, Q.LIST_SUMMARY, Q.LIST_SELECTIVITY,
+               Q.LIST_DUMP_LANGUAGES, Q.ELIGIBLE_SOME}
+    assert set(ran) <= allowed, set(ran) - allowed
+    assert sampler.summary.stored
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_roots_are_drawn_uniformly_from_the_eligible(ltg: FalkorBackend, prefetch: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    if not prefetch:  # as on a large graph: bucket by bucket, on demand
+        monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
+    cfg = SynthConfig(vertices=5)
+    sampler = Sampler(ltg, cfg)
+    eligible = [r["title"] for b in range(sampler.summary.bucket_top + 1)
+                for r in ltg.read(Q.ELIGIBLE_IN_BUCKET, {
+                    "bucket": b, "min_degree": cfg.min_degree, "min_popularity": 0,
+                    "max_popularity": cfg.max_popularity})]
+    rng = random.Random(7)
+    draws = 20 * len(eligible)
+    seen = Counter(sampler.pick_root(rng) for _ in range(draws))
+    assert set(seen) <= set(eligible)
+    assert sampler._prefetched is prefetch
+    # Pearson's chi-square against uniform: for ~900 cells its 99.9% point is ~1050
+    # per 900 degrees of freedom; a bias towards sparse buckets would be far above.
+    expected = draws / len(eligible)
+    chi2 = sum((seen.get(t, 0) - expected) ** 2 / expected for t in eligible)
+    assert chi2 < 1.2 * len(eligible), chi2
+
+
+def test_a_narrow_band_falls_back_to_weighing_buckets(ltg: FalkorBackend) -> None:
+    pops = sorted((int(r["p"]) for r in ltg.read(
+        "MATCH (e:Entity) WHERE e.stub = false AND e.disambiguation = false AND "
+        "e.n_facts + e.out_links >= 3 RETURN e.popularity AS p")), reverse=True)
+    band = pops[3]  # the four (or so) most linked-to articles
+    sampler = Sampler(ltg, SynthConfig(vertices=5, min_popularity=band))
+    picks = {sampler.pick_root(random.Random(i)) for i in range(40)}
+    assert sampler._histogram is not None  # 64 misses in a row: buckets weighed
+    assert 2 <= len(picks) <= sum(p >= band for p in pops)
+
+
+def test_ingest_twice_keeps_one_summary(tmp_path: Path) -> None:
+    b = FalkorBackend(str(tmp_path / "g"))
+    try:
+        for _ in range(2):
+            ingest_dump(str(LTGWIKI), b, IngestConfig(staging_root=tmp_path / "st",
+                                                      resume=False))
+        assert int(b.read("MATCH (s:Summary) RETURN count(s) AS n")[0]["n"]) == 1
+        s = S.read_summary(b)
+        assert s.stored and s.fingerprint == S.fingerprint_of(graph_stats(b))
+    finally:
+        b.close()
