@@ -9,7 +9,15 @@ Measures, in one run (ratios are what to compare; these machines are noisy):
   2. the real enwiki sample end to end, and rows/s written by each loader;
   3. a Wikipedia-shaped synthetic graph (ingest.synthetic) at each size: rows/s with
      the bulk loader (and MERGE batches where it finishes in reasonable time), the
-     engine's resident memory and its snapshot size.
+     engine's resident memory and its snapshot size;
+  4. (--project, on by default) a projection to simplewiki and the full English dump
+     on this machine, from per-stage rates measured in the same run: bz2 decompression
+     (one stream, and a process pool over multistream streams), XML reading, parsing,
+     staging, link resolution, bulk loading, the engine's memory per entity and per
+     link, the ingest's own peak memory, the neo4j-admin CSV export; and the largest
+     graph the embedded engine holds in 24 GB (see bench/ingest_project.py).
+
+    .venv/bin/python bench/ingest.py --sizes ""    # parse, enwiki sample, projection (~7 min)
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
 from ingest.synthetic import stage_synthetic  # noqa: E402
 from ingest.values import infobox_facts  # noqa: E402
 from ingest.wikitext import DISAMBIGUATION_TEMPLATES, WikitextParser  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest_project import dump_json, run_projection  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "wiki"
 ENWIKI = DATA / "enwiki-sample-206.xml.bz2"
@@ -154,7 +165,20 @@ def main() -> None:
                     help="synthetic graph sizes, comma-separated")
     ap.add_argument("--merge-max", type=int, default=100000,
                     help="also time MERGE batches for sizes up to this")
+    ap.add_argument("--project", action=argparse.BooleanOptionalAction, default=True,
+                    help="project simplewiki and full enwiki from rates measured here")
+    ap.add_argument("--fit-sizes", default="100000,300000",
+                    help="two synthetic sizes for the engine memory fit (--project)")
+    ap.add_argument("--dense-links", type=float, default=20.0,
+                    help="mean out-links of the third synthetic graph, at the first fit size")
+    ap.add_argument("--titles", type=int, default=1_000_000,
+                    help="titles in the Resolver title-map measurement")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the projection's measured rates here")
     args = ap.parse_args()
+    fit = [int(s) for s in args.fit_sizes.split(",") if s]
+    if args.project and (len(fit) != 2 or fit[0] >= fit[1]):
+        ap.error("--fit-sizes takes two sizes, smaller first (e.g. 100000,300000)")
     rows: list[tuple[str, str, str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="hcsp-bench-"))
     try:
@@ -162,6 +186,14 @@ def main() -> None:
         bench_enwiki(rows, tmp)
         for n in (int(s) for s in args.sizes.split(",") if s):
             bench_synthetic(rows, tmp, n, merge=n <= args.merge_max)
+        if args.project:
+            t = time.perf_counter()
+            dumps = [ENWIKI, DATA / "enwiki-10k-196.xml.bz2",
+                     DATA / "ltgwiki-complete-2004.xml.bz2"]
+            m = run_projection(dumps, tmp, fit, args.dense_links, args.titles, rows)
+            rows.append(("projection", "measured in", f"{time.perf_counter() - t:.0f} s"))
+            if args.json:
+                dump_json(m, args.json)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     w1 = max(len(r[0]) for r in rows)
