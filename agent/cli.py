@@ -1,4 +1,13 @@
-"""``hcsp agent index|search|serve-search``: the agent's local search engine."""
+"""``hcsp agent ...``: the research agent's commands.
+
+    index | search | serve-search   the local search engine (BM25 over the dumps' passages)
+    rollout | select | eval         episodes as JSONL, rejection sampling, scores
+    serve-model                     a local model behind an OpenAI-compatible endpoint
+
+Models are named as everywhere in hcsp (hcsp.chat.make_chat): ``transformers:PATH``
+(``transformers:smollm2`` for the bundled SmolLM2), ``openai:MODEL`` (``--base-url`` for
+a compatible server), ``anthropic:MODEL``.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +86,9 @@ def serve_search_command(
 
 
 PolicyOption = Annotated[str, typer.Option(
-    "--policy", help="smollm2 | transformers:PATH | openai[:MODEL] | anthropic[:MODEL]")]
+    "--policy", help="transformers:PATH (transformers:smollm2) | openai:MODEL | "
+    "anthropic:MODEL")]
+DEFAULT_POLICY = "transformers:smollm2"
 BaseUrlOption = Annotated[str | None, typer.Option(
     "--base-url", help="An OpenAI-compatible server for --policy openai (e.g. vLLM).")]
 RefinerOption = Annotated[str, typer.Option(
@@ -114,10 +125,11 @@ def _questions(source: str, count: int | None, vertices: int | None) -> list[Que
     from agent.questions import load_questions
 
     if source.startswith(("http://", "https://")):
-        import os
+        from hcsp.settings import get_settings
 
+        token = get_settings().api_token
         return load_questions(source, count or 100, vertices=vertices,
-                              token=os.environ.get("HCSP_API_TOKEN"))
+                              token=token.get_secret_value() if token else None)
     return load_questions(source, count)
 
 
@@ -163,7 +175,7 @@ def rollout_command(
     questions: Annotated[str, typer.Argument(help="Question JSONL file or the API's URL.")],
     out_file: Annotated[Path, typer.Option("--out", help="Trajectory JSONL (appended; reruns "
                                            "resume).")] = Path(".hcsp/trajectories.jsonl"),
-    policy: PolicyOption = "smollm2",
+    policy: PolicyOption = DEFAULT_POLICY,
     base_url: BaseUrlOption = None,
     refiner: RefinerOption = "extractive",
     search: SearchOption = str(DEFAULT_INDEX),
@@ -231,7 +243,7 @@ def eval_command(
                                            "resume).")] = Path(".hcsp/eval/trajectories.jsonl"),
     report_file: Annotated[Path | None, typer.Option("--report", help="Report JSON (default: "
                                                      "next to --out).")] = None,
-    policy: PolicyOption = "smollm2",
+    policy: PolicyOption = DEFAULT_POLICY,
     base_url: BaseUrlOption = None,
     refiner: RefinerOption = "extractive",
     search: SearchOption = str(DEFAULT_INDEX),

@@ -20,6 +20,7 @@ from typing import Any
 from hcsp.chat import Message
 
 STOPS = ("</search>", "</answer>")
+LAST_TURN = "This is your last turn: reply with <answer>."
 
 SYSTEM = (
     "You answer questions by searching Wikipedia. Every reply is a thought, then either "
@@ -189,3 +190,18 @@ def render_observation(queries: list[str], notes: list[list[str]], max_chars: in
     if footer:
         body += f"\n{footer}"
     return f"<information>\n{body}\n</information>"
+
+
+def render_reminder(error: str, footer: str = "") -> str:
+    """The tool turn that answers a malformed reply: what was wrong, and the format.
+
+    >>> print(render_reminder("empty <answer></answer>", LAST_TURN))
+    <information>
+    Format error: empty <answer></answer>. Reply with <think>...</think> and then
+    <search>queries</search> or <answer>name</answer>. This is your last turn: reply with
+    <answer>.
+    </information>
+    """
+    return (f"<information>\nFormat error: {error}. Reply with <think>...</think> and then "
+            "<search>queries</search> or <answer>name</answer>."
+            f"{(' ' + footer) if footer else ''}\n</information>")

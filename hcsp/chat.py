@@ -1,10 +1,15 @@
-"""Chat models behind one small protocol: messages in, text out.
+"""Chat models behind one small protocol: messages in, text out, and the one factory
+that makes them from a spec.
 
-Used by synth/ (question rewriting, the judge) and agent/ (the policy and the refiner).
-The ``anthropic`` and ``openai`` SDKs are imported only when an adapter is built; the
-OpenAI adapter serves any OpenAI-compatible server through ``base_url`` (a local vLLM,
-``hcsp agent serve-model``). Messages use the roles system / user / assistant / tool;
-adapters for APIs without a plain tool role send tool turns as user turns.
+Used by synth/ (question rewriting, the judge), agent/ (the policy and the refiner) and
+train/ (the SFT teacher). A spec is ``KIND:MODEL``, spelled the same on every command:
+``openai:MODEL`` (any OpenAI-compatible server through ``base_url``: a local vLLM,
+``hcsp agent serve-model``), ``anthropic:MODEL``, ``transformers:PATH`` (a local model,
+registered by agent/ when it is imported), or ``none``. A bare ``openai`` or
+``anthropic`` means the model the settings name (``HCSP_OPENAI_MODEL``,
+``HCSP_ANTHROPIC_MODEL``). The SDKs are imported only when an adapter is built.
+Messages use the roles system / user / assistant / tool; adapters for APIs without a
+plain tool role send tool turns as user turns.
 
 Every failure of the model or its server surfaces as :class:`ModelError`, so a caller
 can record it (an agent episode ends with reason ``model_error``) instead of dying.
@@ -14,10 +19,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hcsp.errors import HcspError
+from hcsp.settings import get_settings
 
 Message = dict[str, str]
 
@@ -86,7 +93,7 @@ class AnthropicChat:
     def __init__(self, model: str | None = None, timeout: float = 60.0,
                  max_retries: int = 2) -> None:
         anthropic = _sdk("anthropic")
-        self.model = model or os.environ.get("HCSP_ANTHROPIC_MODEL", "claude-sonnet-4-5")
+        self.model = model or get_settings().anthropic_model
         self.name = f"anthropic:{self.model}"
         self.client = anthropic.Anthropic(timeout=timeout, max_retries=max_retries)
 
@@ -122,9 +129,9 @@ class OpenAIChat:
     def __init__(self, model: str | None = None, base_url: str | None = None,
                  timeout: float = 60.0, max_retries: int = 2) -> None:
         openai = _sdk("openai")
-        self.model = model or os.environ.get("HCSP_OPENAI_MODEL", "gpt-4o-mini")
+        self.model = model or get_settings().openai_model
         self.name = f"openai:{self.model}"
-        base_url = base_url or os.environ.get("HCSP_OPENAI_BASE_URL")
+        base_url = base_url or get_settings().openai_base_url
         # A local server (vLLM, hcsp agent serve-model) needs no key; the SDK wants one.
         key = os.environ.get("OPENAI_API_KEY") or ("local" if base_url else None)
         self.client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout,
@@ -162,21 +169,49 @@ class OpenAIChat:
         return text
 
 
-def make_chat(spec: str, base_url: str | None = None) -> ChatModel | None:
-    """A model from a spec: ``none``; ``anthropic[:MODEL]``; ``openai[:MODEL]`` (with
-    ``base_url`` for a compatible server); ``smollm2`` or ``transformers:PATH`` (a local
-    model run by transformers: needs the ``agent`` extra)."""
-    kind, _, model = spec.partition(":")
-    if kind == "none":
-        return None
-    if kind == "anthropic":
-        return AnthropicChat(model or None)
-    if kind == "openai":
-        return OpenAIChat(model or None, base_url)
-    if kind in ("smollm2", "transformers"):
-        from agent.local import TransformersChat
+ChatFactory = Callable[[str | None, str | None], ChatModel]
+"""Builds a model from the MODEL part of a spec (None when the spec has none) and a
+base URL (None when none was given)."""
 
-        return TransformersChat(model or "smollm2")
-    raise ModelError(f"unknown model {spec!r}",
-                     hint="use anthropic[:MODEL], openai[:MODEL] (--base-url for a local "
-                     "server), smollm2 or transformers:PATH")
+
+@dataclass(frozen=True, slots=True)
+class ChatKind:
+    """One ``KIND:MODEL`` spelling: how to build it and what MODEL is, for messages."""
+
+    factory: ChatFactory
+    usage: str
+
+
+CHAT_KINDS: dict[str, ChatKind] = {}
+
+
+def register_chat(kind: str, factory: ChatFactory, usage: str) -> None:
+    """Make ``make_chat("KIND:MODEL")`` build ``factory(MODEL, base_url)``; ``usage`` is how
+    the spec is written (``"transformers:PATH"``), shown when a spec is wrong. Registering a
+    kind again replaces it."""
+    CHAT_KINDS[kind] = ChatKind(factory, usage)
+
+
+def make_chat(spec: str, base_url: str | None = None) -> ChatModel | None:
+    """The model a spec names (``none``: None); ModelError naming the spellings when the
+    kind is unknown.
+
+    >>> make_chat("none") is None
+    True
+    >>> make_chat("gpt-4o")
+    Traceback (most recent call last):
+    ...
+    hcsp.chat.ModelError: unknown model 'gpt-4o' (write KIND:MODEL: openai:MODEL ...)
+    """
+    if spec == "none":
+        return None
+    kind, _, model = spec.partition(":")
+    if kind not in CHAT_KINDS:
+        kinds = ", ".join(k.usage for k in CHAT_KINDS.values())
+        raise ModelError(f"unknown model {spec!r}", hint=f"write KIND:MODEL: {kinds} or none")
+    return CHAT_KINDS[kind].factory(model or None, base_url)
+
+
+register_chat("openai", lambda model, base_url: OpenAIChat(model, base_url),
+              "openai:MODEL (--base-url for a compatible server)")
+register_chat("anthropic", lambda model, _base_url: AnthropicChat(model), "anthropic:MODEL")

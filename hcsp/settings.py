@@ -6,6 +6,7 @@ Run parameters (batch sizes, limits) are dataclasses in each package, not settin
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +15,9 @@ DEFAULT_GRAPH_URI = ".hcsp/graph"
 
 
 class Settings(BaseSettings):
-    """Where the graph lives and how to log in to it."""
+    """Where the graph lives and how to log in to it; the API's token and limits; which
+    chat models a bare ``openai`` / ``anthropic`` spec means and where local models are
+    cached."""
 
     model_config = SettingsConfigDict(env_prefix="HCSP_", env_file=".env", extra="ignore")
 
@@ -44,6 +47,16 @@ class Settings(BaseSettings):
     api_sampler_ttl_s: float = Field(
         300.0, description="The API reuses a sampler (its graph fingerprint, roots and "
         "counts) this long; a new ingest shows in questions generated after that.")
+    openai_model: str = Field("gpt-4o-mini", description="The model a bare `openai` spec "
+                              "means (`openai:MODEL` names one).")
+    openai_base_url: str | None = Field(
+        None, description="An OpenAI-compatible server (vLLM, `hcsp agent serve-model`) for "
+        "`openai:` specs given no --base-url.")
+    anthropic_model: str = Field("claude-sonnet-4-5", description="The model a bare "
+                                 "`anthropic` spec means.")
+    model_cache: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "hcsp" / "models",
+        description="Where local models are materialized (SmolLM2's float32 copy).")
 
 
 @lru_cache

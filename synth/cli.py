@@ -14,9 +14,9 @@ from rich.tree import Tree as RichTree
 
 from graph.schema import migrate
 from graph.store import open_graph
+from hcsp.chat import make_chat
 from hcsp.cliutil import GraphUriOption, friendly_errors
 from synth.errors import SynthError
-from synth.llm import make_llm
 from synth.model import Tree
 from synth.pipeline import synthesize
 from synth.sampler import SynthConfig
@@ -35,10 +35,11 @@ def synth_command(
     out_file: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write accepted trees as JSONL here.")] = None,
     llm: Annotated[str, typer.Option(help="Write questions from the clues and their evidence "
-                                     "with: none, anthropic, openai.")] = "none",
-    llm_model: Annotated[str | None, typer.Option(help="Model name for --llm.")] = None,
+                                     "with: none, openai:MODEL, anthropic:MODEL, "
+                                     "transformers:PATH.")] = "none",
+    llm_model: Annotated[str | None, typer.Option(hidden=True)] = None,
     llm_base_url: Annotated[str | None, typer.Option(
-        help="OpenAI-compatible server (e.g. a local vLLM) for --llm openai.")] = None,
+        help="OpenAI-compatible server (e.g. a local vLLM) for --llm openai:MODEL.")] = None,
     k: Annotated[int, typer.Option("--k", help="Each constraint alone must match >= K.")] = 2,
     min_popularity: Annotated[int, typer.Option(help="Answers have at least this many "
                                                 "in-links.")] = 0,
@@ -52,8 +53,8 @@ def synth_command(
     store: Annotated[bool, typer.Option(help="Store accepted trees in the graph.")] = True,
     judge: Annotated[str, typer.Option(
         help="Score difficulty and verifiability (and check the LLM writer's clues) with: "
-        "none, anthropic, openai.")] = "none",
-    judge_model: Annotated[str | None, typer.Option(help="Model name for --judge.")] = None,
+        "none or a model, as for --llm.")] = "none",
+    judge_model: Annotated[str | None, typer.Option(hidden=True)] = None,
     drop_by_judge: Annotated[bool, typer.Option(
         help="Drop questions the judge answers closed-book or cannot verify.")] = False,
     workers: Annotated[int, typer.Option(help="Parallel sampling threads.")] = 2,
@@ -67,8 +68,13 @@ def synth_command(
     as questions, store them, and write JSONL."""
     config = SynthConfig(vertices=vertices, k=k, shape=shape, min_popularity=min_popularity,
                          max_popularity=max_popularity, initials=initials)
-    model = make_llm(llm, llm_model, llm_base_url)
-    judge_llm = make_llm(judge, judge_model, llm_base_url)
+    for flag, given, spec in (("--llm-model", llm_model, llm), ("--judge-model", judge_model,
+                                                                   judge)):
+        if given:  # the old spelling
+            raise typer.BadParameter(f"{flag} is gone: name the model in the spec, "
+                                     f"e.g. {flag.removesuffix('-model')} {spec}:{given}")
+    model = make_chat(llm, llm_base_url)
+    judge_llm = make_chat(judge, llm_base_url)
     with open_graph(graph_uri) as backend:
         migrated = migrate(backend)  # a graph from an older version: once, here, not in sampling
         if migrated:

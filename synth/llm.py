@@ -12,8 +12,10 @@ question, and for each clue the words it used). The question is kept only if
 - and, where a judge is configured, the judge confirms each clue is stated faithfully.
 
 Otherwise the template question stays and the tree says why (``renderer`` and
-``scores["writer"]``). Token counts and, for models with a known list price, the cost
-are recorded when the SDK reports usage. The prompt is ``synth/prompts/writer.md``.
+``scores["writer"]``). The writer and the judge are any chat model
+(hcsp.chat.make_chat: ``openai:MODEL``, ``anthropic:MODEL``, ``transformers:PATH``).
+Token counts and, for models with a known list price, the cost are recorded when the SDK
+reports usage. The prompt is ``synth/prompts/writer.md``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from hcsp.chat import ChatModel, make_chat, take_usage
+from hcsp.chat import ChatModel, take_usage
 from synth.checks import leaks
 from synth.clues import Clue, tree_clues
-from synth.errors import SynthError
 from synth.model import Tree
 from synth.render import missing_markers
 
@@ -61,17 +62,6 @@ class WrittenQuestion(BaseModel):
 
     question: str = Field(min_length=10)
     clues: list[ClueWords]
-
-
-def make_llm(kind: str, model: str | None = None, base_url: str | None = None) -> LLM | None:
-    """``none`` -> None; ``anthropic`` / ``openai`` (with ``base_url`` for any
-    OpenAI-compatible server: vLLM, ``hcsp agent serve-model``) -> an adapter."""
-    if kind == "none":
-        return None
-    if kind not in ("anthropic", "openai"):
-        raise SynthError(f"unknown LLM {kind!r}", hint="use none, anthropic or openai "
-                         "(--llm-base-url for a local OpenAI-compatible server)")
-    return make_chat(f"{kind}:{model}" if model else kind, base_url)
 
 
 def _label(tree: Tree, vid: int) -> str:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from trl import GRPOConfig, SFTConfig, TrlParser
 
 from train.errors import TrainError
+
+if TYPE_CHECKING:
+    from agent.episode import AgentConfig
 
 C = TypeVar("C")
 
@@ -98,6 +101,12 @@ class HcspGRPOConfig(_RunFields, GRPOConfig):
     agent_k: int = field(default=3, metadata={"help": "Passages per query."})
     agent_max_queries: int = field(default=3, metadata={"help": "Queries per search."})
     agent_observation_chars: int = field(default=1500, metadata={"help": "Size of a tool turn."})
+    agent_max_malformed: int = field(default=2, metadata={
+        "help": "Malformed replies in a row that end a rollout (each one before gets a format "
+                "reminder)."})
+    agent_example: bool = field(default=True, metadata={
+        "help": "Show the worked example before the question (as `hcsp agent rollout "
+                "--example`)."})
     agent_batch_size: int = field(default=0, metadata={
         "help": "Rollouts that generate together in one call (0: all of a generation batch; "
                 "lower it when generation runs out of memory)."})
@@ -114,6 +123,29 @@ class HcspGRPOConfig(_RunFields, GRPOConfig):
     num_generations: int | None = field(default=4)
     per_device_train_batch_size: int = field(default=4)
     temperature: float = field(default=1.0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.agent_config()  # a bad agent_* value stops the parse, before any work
+        if self.agent_batch_size < 0:
+            raise TrainError(f"agent_batch_size must be at least 0, not {self.agent_batch_size}",
+                             hint="0 generates a whole batch of rollouts together")
+
+    def agent_config(self) -> AgentConfig:
+        """The rollouts' episode settings (agent.episode.AgentConfig) from the agent_*
+        fields; TrainError naming the field when one is out of range."""
+        from agent.episode import AgentConfig
+        from agent.errors import AgentError
+
+        try:
+            return AgentConfig(max_turns=self.agent_max_turns, max_tokens=self.agent_max_tokens,
+                               k=self.agent_k, max_queries=self.agent_max_queries,
+                               observation_chars=self.agent_observation_chars,
+                               max_malformed=self.agent_max_malformed,
+                               example=self.agent_example)
+        except AgentError as e:
+            raise TrainError(f"agent_{e.message}",  # its messages start with the field
+                             hint="set --agent_* to a value in range") from e
 
 
 def parse[C](config_cls: type[C], args: Sequence[str]) -> C:

@@ -62,11 +62,16 @@ def read_sft(path: Path) -> list[dict[str, Any]]:
 
 
 def read_questions(source: str, count: int | None, **api: Any) -> list[Question]:
-    """GRPO questions from a file or the API; every one needs an answer."""
+    """GRPO questions from a file or the API (with the settings' API token, if any);
+    every one needs an answer."""
     if not source:
         raise TrainError("no questions given", hint="pass --questions FILE.jsonl or the API URL")
     try:
         if source.startswith(("http://", "https://")):
+            from hcsp.settings import get_settings
+
+            token = get_settings().api_token
+            api.setdefault("token", token.get_secret_value() if token else None)
             return load_questions(source, count, **{k: v for k, v in api.items()
                                                     if v is not None})
         return load_questions(source, count)

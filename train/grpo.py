@@ -1,12 +1,16 @@
-"""``hcsp train grpo``: TRL's GRPOTrainer where every rollout is the agent loop.
+"""``hcsp train grpo``: TRL's GRPOTrainer where every rollout is the agent's episode.
 
-Each rollout starts from the agent's prompt (system, worked example, question) and
-runs turns against the real search tool: the policy being trained generates a reply
-(sampled), the reply is parsed (agent.format), searches run, the refiner writes the
-notes, and the tool turn is appended as tokens, until an answer or the turn limit.
-The completion handed to the trainer is the whole multi-turn token sequence with an
-``env_mask`` of 0 over everything the policy did not generate (tool turns, chat
-markup), so retrieved text carries no loss. Rewards: train.rewards.
+Each rollout plays the same episode state machine as ``hcsp agent rollout`` and
+``eval`` (agent.episode: prompt, parsing, footer, format reminder, observations, stop
+reasons), at the token level: at each turn the episode's messages are rendered by the
+tokenizer's chat template, the policy being trained generates a reply (sampled), and
+the reply, the searches it asks for and the refiner's notes go back into the episode,
+until it ends. The completion handed to the trainer is the rendered conversation after
+the prompt, with an ``env_mask`` of 1 on the tokens the template marks as the
+assistant's (``{% generation %}``: each reply, cut after its action, and its
+end-of-turn token) and 0 on everything else (tool turns, chat markup), so retrieved
+text carries no loss. What the policy was conditioned on at every turn is a prefix of
+that sequence (checked). Rewards: train.rewards.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agent.format import CHAT_TEMPLATE, STOPS, initial_messages, parse_turn, render_observation
-from agent.loop import AgentConfig
+from agent.episode import AgentConfig, EpisodeState
+from agent.format import STOPS
 from agent.refine import ExtractiveRefiner, Refiner
 from agent.tools import SearchTool, open_search
 from train.config import HcspGRPOConfig
@@ -26,40 +30,66 @@ from train.rewards import resolve_reward
 from train.runcard import run_stage
 
 
-def tool_turn(text: str) -> str:
-    """The chat markup around a tool turn, between two assistant replies."""
-    return f"<|im_end|>\n<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"
+def render(tok: Any, messages: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
+    """Token ids (and, with ``return_assistant_tokens_mask``, the assistant mask) of a
+    conversation under the tokenizer's own chat template."""
+    return dict(tok.apply_chat_template(messages, tokenize=True, return_dict=True, **kw))
 
 
-class _Episode:
-    """One rollout's state while a batch of them runs turn by turn."""
+class _Rollout:
+    """One rollout while a batch of them runs turn by turn: the episode and the token
+    ids the policy was last conditioned on."""
 
-    def __init__(self, prompt_ids: list[int], question: str) -> None:
-        self.prompt_ids = prompt_ids
-        self.question = question
-        self.completion: list[int] = []
-        self.mask: list[int] = []
-        self.turns: list[str] = []
+    def __init__(self, question: str, c: AgentConfig) -> None:
+        self.state = EpisodeState(question, c)
+        self.prompt_ids: list[int] = []
+        self.context: list[int] = []
         self.retrieved: list[str] = []
-        self.n_searches = 0
-        self.done = False
 
-    def result(self, end: int) -> dict[str, Any]:
-        # the end of the last reply is the model's to learn
-        return {"prompt_ids": self.prompt_ids, "completion_ids": [*self.completion, end],
-                "env_mask": [*self.mask, 1], "agent_turns": self.turns,
-                "retrieved_titles": self.retrieved, "n_searches": self.n_searches}
+    def next_context(self, tok: Any) -> list[int]:
+        ids = list(render(tok, self.state.messages, add_generation_prompt=True)["input_ids"])
+        if ids[:len(self.context)] != self.context:
+            raise _not_prefix()
+        self.context = ids
+        if not self.prompt_ids:
+            self.prompt_ids = ids
+        return ids
+
+    def result(self, tok: Any) -> dict[str, Any]:
+        full = render(tok, self.state.messages, return_assistant_tokens_mask=True)
+        ids, mask = list(full["input_ids"]), list(full["assistant_masks"])
+        if ids[:len(self.context)] != self.context:
+            raise _not_prefix()
+        if not any(mask):
+            raise TrainError("the tokenizer's chat template marks no assistant tokens",
+                             hint="use a template with {% generation %} around assistant text "
+                             "(agent.format.CHAT_TEMPLATE; train.model.load_for_training sets it)")
+        completion, env = ids[len(self.prompt_ids):], mask[len(self.prompt_ids):]
+        while env and not env[-1]:  # the markup after the last reply is no one's to learn
+            completion.pop()
+            env.pop()
+        st = self.state
+        return {"prompt_ids": self.prompt_ids, "completion_ids": completion, "env_mask": env,
+                "agent_turns": [t.text for t in st.turns], "observations": st.observations,
+                "retrieved_titles": self.retrieved, "n_searches": st.n_searches,
+                "stop_reason": st.stop_reason}
+
+
+def _not_prefix() -> TrainError:
+    return TrainError("the tokenizer's chat template does not render a conversation as its "
+                      "turns one after another (a later turn changed earlier tokens)",
+                      hint="use agent.format.CHAT_TEMPLATE or another template that appends")
 
 
 def _generate(model: Any, tok: Any, seqs: list[list[int]], c: AgentConfig, sampling: dict
-              ) -> list[list[int]]:
-    """One reply for each sequence, generated together (left-padded), each cut where it
-    stopped: at a closing action tag, its end-of-turn token or the token limit. The
-    end-of-turn token and the padding after a finished reply are dropped."""
+              ) -> list[str]:
+    """One reply for each sequence, generated together (left-padded), each decoded up to
+    where it stopped: a closing action tag, the end of its turn or the token limit."""
     import torch
 
     pad = tok.pad_token_id
-    end = tok.convert_tokens_to_ids("<|im_end|>")
+    ends = model.generation_config.eos_token_id
+    ends = {*(ends if isinstance(ends, list) else [ends]), tok.eos_token_id} - {None}
     width = max(map(len, seqs))
     ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=model.device)
     attn = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs],
@@ -74,75 +104,56 @@ def _generate(model: Any, tok: Any, seqs: list[list[int]], c: AgentConfig, sampl
                              **how)
     replies = []
     for row in out[:, width:].tolist():
-        # a reply finished early is followed by padding; the pad may be <|im_end|> itself
-        while row and row[-1] in (pad, end):
+        # a reply that finished early is followed by padding (which may be its end token)
+        cut = next((n for n, t in enumerate(row) if t in ends), len(row))
+        row = row[:cut]
+        while row and row[-1] == pad:
             row.pop()
-        if end in row:  # a reply the model ended, then padded (pad != <|im_end|>)
-            row = row[:row.index(end)]
-        replies.append(row)
+        replies.append(tok.decode(row, skip_special_tokens=True))
     return replies
 
 
-def rollout_batch(model: Any, tok: Any, prompts: list[list[dict[str, str]]], tool: SearchTool,
+def rollout_batch(model: Any, tok: Any, questions: list[str], tool: SearchTool,
                   refiner: Refiner, c: AgentConfig, *, temperature: float = 1.0,
                   top_p: float = 1.0, top_k: int = 0, batch_size: int = 0
                   ) -> list[dict[str, Any]]:
     """Agent episodes at the token level, run turn by turn together: at each turn the
     episodes still going generate their replies in batches of ``batch_size`` (0: all at
     once), and all their searches go to the tool in one call. Per episode: prompt ids,
-    completion ids, env mask (1 = generated by the policy), the replies, what was
-    retrieved."""
-    eps = [_Episode(list(tok.apply_chat_template(p, chat_template=CHAT_TEMPLATE,
-                                                 add_generation_prompt=True, tokenize=True,
-                                                 return_dict=True)["input_ids"]),
-                    p[-1]["content"].removeprefix("Question: ")) for p in prompts]
+    completion ids, env mask (1 = the policy's own tokens), the kept replies, the tool
+    turns, what was retrieved, the stop reason."""
+    eps = [_Rollout(q, c) for q in questions]
     sampling = {"temperature": temperature, "top_p": top_p, "top_k": top_k}
     step = batch_size or len(eps)
-    for i in range(c.max_turns):
-        live = [e for e in eps if not e.done]
-        if not live:
-            break
-        searching: list[tuple[_Episode, list[str]]] = []
+    while live := [e for e in eps if not e.state.done]:
         for lo in range(0, len(live), step):
             part = live[lo:lo + step]
-            replies = _generate(model, tok, [e.prompt_ids + e.completion for e in part], c,
-                                sampling)
-            for e, new in zip(part, replies, strict=True):
-                e.completion += new
-                e.mask += [1] * len(new)
-                turn = parse_turn(tok.decode(new, skip_special_tokens=True), c.max_queries)
-                e.turns.append(turn.text)
-                if turn.action != "search" or i == c.max_turns - 1:
-                    e.done = True
-                else:
-                    searching.append((e, turn.queries))
+            replies = _generate(model, tok, [e.next_context(tok) for e in part], c, sampling)
+            for e, reply in zip(part, replies, strict=True):
+                e.state.reply(reply)
+        searching = [e for e in live if e.state.queries]
         if not searching:
             continue
-        hits = tool.search([q for _, qs in searching for q in qs], c.k)
-        for e, queries in searching:
+        hits = tool.search([q for e in searching for q in e.state.queries], c.k)
+        for e in searching:
+            queries = e.state.queries
             mine, hits = hits[:len(queries)], hits[len(queries):]
-            e.n_searches += 1
             for row in mine:
                 e.retrieved += [h.title for h in row if h.title not in e.retrieved]
-            obs = render_observation(queries, refiner.refine(e.question, queries, mine),
-                                     c.observation_chars)
-            seg = tok(tool_turn(obs), add_special_tokens=False)["input_ids"]
-            e.completion += seg
-            e.mask += [0] * len(seg)
-    end = tok.convert_tokens_to_ids("<|im_end|>")
-    return [e.result(end) for e in eps]
+            e.state.observe(refiner.refine(e.state.question, queries, mine), found=any(mine))
+    return [e.result(tok) for e in eps]
 
 
-def rollout_episode(model: Any, tok: Any, prompt: list[dict[str, str]], tool: SearchTool,
+def rollout_episode(model: Any, tok: Any, question: str, tool: SearchTool,
                     refiner: Refiner, c: AgentConfig, **sampling: Any) -> dict[str, Any]:
     """One agent episode at the token level (``rollout_batch`` of one)."""
-    return rollout_batch(model, tok, [prompt], tool, refiner, c, **sampling)[0]
+    return rollout_batch(model, tok, [question], tool, refiner, c, **sampling)[0]
 
 
 def make_rollout_func(tool: SearchTool, refiner: Refiner, c: AgentConfig, batch_size: int = 0):
-    """The ``rollout_func`` for GRPOTrainer: one episode per prompt it is given, run
-    together (``batch_size`` replies per generate call, 0: all)."""
-    def rollout(prompts: list[list[dict[str, str]]], trainer: Any) -> dict[str, Any]:
+    """The ``rollout_func`` for GRPOTrainer: one episode per prompt it is given (a
+    question), run together (``batch_size`` replies per generate call, 0: all)."""
+    def rollout(prompts: list[str], trainer: Any) -> dict[str, Any]:
         model = trainer.accelerator.unwrap_model(trainer.model)
         was_training = model.training
         model.eval()
@@ -164,13 +175,11 @@ def build_trainer(config: HcspGRPOConfig, questions: list[Any], tool: SearchTool
 
     rewards = [resolve_reward(r) for r in config.rewards]
     model, tok = load_for_training(config.model, padding_side="left")
-    agent = AgentConfig(max_turns=config.agent_max_turns, max_tokens=config.agent_max_tokens,
-                        k=config.agent_k, max_queries=config.agent_max_queries,
-                        observation_chars=config.agent_observation_chars)
+    agent = config.agent_config()
+    # the prompt is the question itself: the episode builds the messages around it
     ds = Dataset.from_list([{
-        "prompt": initial_messages(q.question, max_queries=agent.max_queries),
-        "answer": q.answer, "aliases": q.aliases, "evidence_pages": q.evidence_pages,
-        "question_id": q.id} for q in questions])
+        "prompt": q.question, "answer": q.answer, "aliases": q.aliases,
+        "evidence_pages": q.evidence_pages, "question_id": q.id} for q in questions])
     return GRPOTrainer(model=model, reward_funcs=rewards,
                        args=config, train_dataset=ds, processing_class=tok,
                        rollout_func=make_rollout_func(tool, ExtractiveRefiner(hits=agent.k),

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.format import format_ok, parse_turn
-from hcsp.answers import answer_matches
+from hcsp.answers import accepts
 
 _INFO = re.compile(r"<information>.*?</information>", re.S)
 
@@ -85,8 +85,9 @@ def format_reward(completions: Sequence[Any], agent_turns: Sequence[Sequence[str
 def answer_reward(completions: Sequence[Any], answer: Sequence[str],
                   aliases: Sequence[Sequence[str]] | None = None,
                   agent_turns: Sequence[Sequence[str]] | None = None, **_: Any) -> list[float]:
-    """1.0 when the final answer matches the gold answer or an alias (normalized; a
-    reply longer than a short name plus a few words does not count), else 0.0.
+    """1.0 when the final answer is accepted as the gold answer or an alias
+    (hcsp.answers.accepts, as the agent's evaluation: normalized, the name plus a few
+    words at most, no list of guesses), else 0.0.
 
     >>> answer_reward(["<think>x</think><answer>the Rīga</answer>",
     ...                "<think>x</think><answer>Tallinn</answer>",
@@ -98,11 +99,7 @@ def answer_reward(completions: Sequence[Any], answer: Sequence[str],
     aliases = aliases or [[] for _ in completions]
     out = []
     for turns, gold, al in zip(_turns(completions, agent_turns), answer, aliases, strict=True):
-        pred = final_answer(turns)
-        longest = max(len(n.split()) for n in (gold, *al))
-        ok = (pred is not None and answer_matches(pred, gold, al)
-              and len(pred.split()) <= 2 * longest + 3)
-        out.append(1.0 if ok else 0.0)
+        out.append(1.0 if accepts(final_answer(turns), gold, al) else 0.0)
     return out
 
 

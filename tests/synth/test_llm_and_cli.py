@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from graph.backend import FalkorBackend
+from hcsp.chat import ModelError, make_chat
 from synth.checks import hidden_names, leaks
 from synth.clues import tree_clues
-from synth.errors import SynthError
-from synth.llm import make_llm, write_question
+from synth.config import SynthConfig
+from synth.llm import write_question
 from synth.model import Tree
 from synth.pipeline import synthesize
 from synth.render import constraint_markers
-from synth.sampler import SynthConfig
 from tests.conftest import LTGWIKI, free_port, model_server
 
 
@@ -132,7 +132,7 @@ def test_a_failing_model_never_loses_the_tree(ltg: FalkorBackend) -> None:
 
 def test_a_server_that_is_down_keeps_the_template(ltg: FalkorBackend, tree: Tree) -> None:
     t = _copy(tree)
-    down = make_llm("openai", "any", f"http://127.0.0.1:{free_port()}/v1")
+    down = make_chat("openai:any", f"http://127.0.0.1:{free_port()}/v1")
     assert down is not None
     down.client = down.client.with_options(max_retries=0, timeout=5)
     write_question(t, down, hidden_names(ltg, t))
@@ -146,7 +146,7 @@ def test_the_whole_path_against_the_local_model_server(ltg: FalkorBackend, tree:
     checks decide (SmolLM2 is far too small to write well: this tests the protocol and
     the fallbacks, not the quality)."""
     with model_server(smollm2) as url:
-        llm = make_llm("openai", "smollm2", url)
+        llm = make_chat("openai:smollm2", url)
         assert llm is not None
         t = _copy(tree)
         write_question(t, llm, hidden_names(ltg, t), max_tokens=48)
@@ -160,9 +160,9 @@ def test_the_whole_path_against_the_local_model_server(ltg: FalkorBackend, tree:
 
 
 def test_unknown_llm() -> None:
-    assert make_llm("none") is None
-    with pytest.raises(SynthError, match="unknown LLM"):
-        make_llm("gpt")
+    assert make_chat("none") is None
+    with pytest.raises(ModelError, match="unknown model 'gpt'"):
+        make_chat("gpt")
 
 
 def hcsp(graph: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -192,7 +192,7 @@ def test_synth_and_tree_commands(tmp_path: Path) -> None:
 
     for args, message in ((("synth", "--vertices", "3"), "vertices must be at least 4"),
                           (("tree", "show", "t000"), "no research tree"),
-                          (("synth", "--llm", "bard"), "unknown LLM")):
+                          (("synth", "--llm", "bard"), "unknown model 'bard'")):
         r = hcsp(graph, *args)
         assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
 

@@ -186,29 +186,78 @@ def test_grpo_rollouts_mask_the_retrieved_text(smollm2: Any, index: Any) -> None
     from agent.refine import ExtractiveRefiner
     from agent.tools import LocalSearch
 
-    prompts = [initial_messages("Which town in Kentucky was Abraham Lincoln born in?"),
-               initial_messages("What is the capital of Latvia?")]
+    questions = ["Which town in Kentucky was Abraham Lincoln born in?",
+                 "What is the capital of Latvia?"]
     c = AgentConfig(max_turns=3, max_tokens=64)
     tok = smollm2.tokenizer
     # generated together (left-padded, lockstep turns, one search call) ...
-    eps = rollout_batch(smollm2.model, tok, prompts, LocalSearch(index), ExtractiveRefiner(),
+    eps = rollout_batch(smollm2.model, tok, questions, LocalSearch(index), ExtractiveRefiner(),
                         c, temperature=0.0)
-    for prompt, ep in zip(prompts, eps, strict=True):
+    for question, ep in zip(questions, eps, strict=True):
         ids, mask = ep["completion_ids"], ep["env_mask"]
         assert len(ids) == len(mask) and ids[-1] == tok.convert_tokens_to_ids("<|im_end|>")
+        assert mask[-1] == 1
         own = tok.decode([i for i, m in zip(ids, mask, strict=True) if m])
         env = tok.decode([i for i, m in zip(ids, mask, strict=True) if not m])
         assert "<information>" not in own
         assert ep["prompt_ids"] == tok.apply_chat_template(
-            prompt, chat_template=CHAT_TEMPLATE, add_generation_prompt=True, tokenize=True,
-            return_dict=True)["input_ids"]
+            initial_messages(question), chat_template=CHAT_TEMPLATE, add_generation_prompt=True,
+            tokenize=True, return_dict=True)["input_ids"]
+        tool_turns = [o for o in ep["observations"] if o is not None]
+        assert env.count("<information>") == len(tool_turns) >= ep["n_searches"]
         if ep["n_searches"]:
-            assert env.count("<information>") == ep["n_searches"] and ep["retrieved_titles"]
+            assert ep["retrieved_titles"]
         assert ep["agent_turns"] and all(t in own for t in ep["agent_turns"])
     assert sum(ep["n_searches"] for ep in eps) > 0  # the tool turn path ran
     # ... are the episodes one at a time would give (greedy)
-    assert rollout_episode(smollm2.model, tok, prompts[1], LocalSearch(index),
+    assert rollout_episode(smollm2.model, tok, questions[1], LocalSearch(index),
                            ExtractiveRefiner(), c, temperature=0.0) == eps[1]
+
+
+def test_eval_and_a_grpo_rollout_see_the_same_turns(smollm2: Any, smollm2_path: str,
+                                                    index: Any, index_path: Path,
+                                                    qa_file: Path, tmp_path: Path) -> None:
+    """One question through `hcsp agent eval` (messages, the OpenAI-style chat protocol)
+    and through a GRPO rollout (token ids, the tokenizer's chat template), both greedy
+    with the same SmolLM2 weights: the same prompt before every reply, the same replies,
+    the same tool turns, the same ending."""
+    from typer.testing import CliRunner
+
+    from agent.loop import AgentConfig
+    from agent.refine import ExtractiveRefiner
+    from agent.rollout import read_trajectories
+    from agent.tools import LocalSearch
+    from hcsp.cli import app
+
+    out = tmp_path / "eval.jsonl"
+    res = CliRunner().invoke(app, [
+        "agent", "eval", str(qa_file), "--policy", f"transformers:{smollm2_path}",
+        "--search", str(index_path), "--out", str(out), "--max-turns", "3",
+        "--max-tokens", "64", "--count", "1"])
+    assert res.exit_code == 0, res.output
+    (rec,) = read_trajectories(out)
+    tok = smollm2.tokenizer
+    ep = rollout_episode(smollm2.model, tok, rec["question"], LocalSearch(index),
+                         ExtractiveRefiner(hits=3), AgentConfig(max_turns=3, max_tokens=64),
+                         temperature=0.0)
+    assert ep["stop_reason"] == rec["stop_reason"]
+    assert ep["observations"] == [t.get("observation") for t in rec["turns"]]
+    msgs = rec["messages"]
+    replies = [n for n, m in enumerate(msgs) if m["role"] == "assistant" and not m.get("example")]
+    assert ep["agent_turns"] == [msgs[n]["content"] for n in replies]
+    seq = ep["prompt_ids"] + ep["completion_ids"]
+    for n in replies:  # the prompt eval's policy saw before each reply starts GRPO's sequence
+        prompt = tok.apply_chat_template(msgs[:n], add_generation_prompt=True, tokenize=True,
+                                         return_dict=True)["input_ids"]
+        assert seq[:len(prompt)] == prompt
+        if n == replies[0]:
+            assert prompt == ep["prompt_ids"]
+    whole = tok.apply_chat_template(msgs, tokenize=True, return_dict=True)["input_ids"]
+    assert seq == whole[:len(seq)] and len(whole) - len(seq) == 1  # its closing newline
+    # the question is hard for a 135M model: it searches, is told of its last turn
+    assert rec["n_searches"] >= 1 and len(replies) >= 2
+    if len(replies) == 3:
+        assert "This is your last turn" in (ep["observations"][1] or "")
 
 
 def length_reward(completions: list[Any], agent_turns: list[list[str]], **_: Any
@@ -266,6 +315,13 @@ def test_yaml_config_with_flag_overrides(tmp_path: Path) -> None:
         parse(HcspSFTConfig, ["--config", str(tmp_path / "grpo.yaml")])
     grpo = parse(HcspGRPOConfig, ["--questions", "q.jsonl", "--agent_max_turns", "9"])
     assert grpo.agent_max_turns == 9 and grpo.reward_weights == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert grpo.agent_config().max_turns == 9 and grpo.agent_config().example
+    # the agent fields are checked as the config is made, before any run starts
+    with pytest.raises(TrainError, match="agent_max_turns must be at least 1, not 0"):
+        parse(HcspGRPOConfig, ["--questions", "q.jsonl", "--agent_max_turns", "0"])
+    with pytest.raises(TrainError, match="agent_batch_size must be at least 0"):
+        parse(HcspGRPOConfig, ["--agent_batch_size", "-1"])
+    assert not parse(HcspGRPOConfig, ["--agent_example", "false"]).agent_config().example
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path: Path) -> None:
