@@ -35,9 +35,9 @@ from table import print_table  # noqa: E402
 from graph.backend import FalkorBackend  # noqa: E402
 from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
 from synth.clues import world_share  # noqa: E402
+from synth.config import SynthConfig  # noqa: E402
 from synth.phrasebook import PhraseBook  # noqa: E402
 from synth.pipeline import synthesize  # noqa: E402
-from synth.sampler import SynthConfig  # noqa: E402
 
 DUMPS = ROOT.parent / "shared" / "data" / "wiki"
 CORPUS = re.compile(r"wikipedia|\barticles?\b|\blinks? to\b|\blinked from\b|categor|"
@@ -50,7 +50,7 @@ BASELINE = """
 import json, sys, time
 from graph.backend import FalkorBackend
 from synth.pipeline import synthesize
-from synth.sampler import SynthConfig
+from synth.config import SynthConfig
 b = FalkorBackend(sys.argv[1])
 out = []
 for n in map(int, sys.argv[2].split(",")):

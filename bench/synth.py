@@ -1,23 +1,31 @@
-"""Research-tree sampling benchmark: prints a table. Not a test; run it by hand.
+"""Research-tree sampling benchmark: prints tables. Not a test; run it by hand.
 
-    .venv/bin/python bench/synth.py                          # ltgwiki + synthetic 100k, 1M
+    .venv/bin/python bench/synth.py                               # ltgwiki + 100k, 1M
+    .venv/bin/python bench/synth.py --sizes 100000,1000000,3000000 --vertices 6
     .venv/bin/python bench/synth.py --sizes 100000 --count 20
 
-For N in {4, 5, 6, 8}: accepted trees/s, rejections by reason, graph queries per
-accepted tree, and p50/p95 seconds per accepted tree; on the real Latgalian Wikipedia
-(complete, closed link graph) and on Wikipedia-shaped synthetic graphs. No LLM calls:
-structure and proofs are queries only.
+For each N: accepted trees/s, rejections by reason, graph queries per accepted tree
+(sampler and checks), counts looked up in the graph's summary, p50/p95 seconds per
+tree; on the real Latgalian Wikipedia (complete, closed link graph) and on
+Wikipedia-shaped synthetic graphs (ingest.synthetic, loaded and summarized as ingest
+does). Then, per graph, where the time goes (query kinds by total time, and how much
+of the wall clock the engine answered), and the slope: seconds per tree against
+entities, per 10x. No LLM calls: structure and proofs are queries only.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
+import re
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,12 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 from table import print_table  # noqa: E402
 
+from graph import summary  # noqa: E402
 from graph.backend import FalkorBackend  # noqa: E402
 from ingest.load import BulkLoader, Resolver  # noqa: E402
 from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
 from ingest.synthetic import stage_synthetic  # noqa: E402
+from synth.config import SynthConfig  # noqa: E402
 from synth.pipeline import synthesize  # noqa: E402
-from synth.sampler import SynthConfig  # noqa: E402
 
 LTGWIKI = ROOT.parent / "shared" / "data" / "wiki" / "ltgwiki-complete-2004.xml.bz2"
 
@@ -42,10 +51,44 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def run(rows: list[list[str]], name: str, backend: FalkorBackend, sizes: list[int],
-        count: int, workers: int) -> None:
+class QueryClock:
+    """Wraps a backend's read: seconds and calls per query kind (its first clause)."""
+
+    def __init__(self, backend: FalkorBackend) -> None:
+        self.real = backend.read
+        self.lock = threading.Lock()
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
+        backend.read = self.read  # type: ignore[method-assign]
+
+    @staticmethod
+    def kind(query: str) -> str:
+        lines = [ln.strip() for ln in query.strip().splitlines() if ln.strip()]
+        first = re.sub(r"\$\w+", "$", lines[0])
+        more = sum(ln.startswith("MATCH") for ln in lines[1:])
+        return (first[:58] + (f" +{more} MATCH" if more else ""))
+
+    def read(self, query: str, params: dict | None = None) -> list[dict]:
+        t = time.perf_counter()
+        try:
+            return self.real(query, params)
+        finally:
+            k = self.kind(query)
+            with self.lock:
+                self.seconds[k] += time.perf_counter() - t
+                self.calls[k] += 1
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+
+
+def run(rows: list[list[str]], where: list[list[str]], slope: dict[str, float], name: str,
+        backend: FalkorBackend, clock: QueryClock, sizes: list[int], count: int,
+        workers: int) -> None:
     for n in sizes:
         cfg = SynthConfig(vertices=n)
+        clock.reset()
         t = time.perf_counter()
         trees, rep = synthesize(backend, cfg, count=count, seed=1, workers=workers)
         sec = time.perf_counter() - t
@@ -54,12 +97,33 @@ def run(rows: list[list[str]], name: str, backend: FalkorBackend, sizes: list[in
         reasons = ", ".join(f"{k} {v / max(1, rep.attempts):.0%}"
                             for k, v in sorted(rep.rejected.items(), key=lambda kv: -kv[1]))
         sampling = max(1e-9, sec - rep.setup_seconds)
-        rows.append([name, str(n), f"{acc}/{count}", f"{rep.setup_seconds:.1f}",
+        rows.append([name, str(n), f"{acc}/{count}", f"{rep.setup_seconds:.2f}",
                      f"{acc / sampling:.2f}",
                      f"{rejected / max(1, rep.attempts):.0%} ({reasons})",
-                     f"{rep.queries / max(1, acc):.0f}",
+                     f"{rep.queries / max(1, acc):.0f}", f"{rep.looked_up / max(1, acc):.0f}",
                      f"{statistics.median(rep.tree_seconds) if rep.tree_seconds else 0:.3f}",
                      f"{pct(rep.tree_seconds, 0.95):.3f}"])
+        if acc:
+            slope[name] = sampling / acc
+        engine = sum(clock.seconds.values())
+        top = sorted(clock.seconds.items(), key=lambda kv: -kv[1])[:5]
+        for i, (kind, s) in enumerate(top):
+            calls = clock.calls[kind]
+            where.append([name if i == 0 else "", str(n) if i == 0 else "",
+                          f"{engine / max(1e-9, sec * workers):.0%}" if i == 0 else "",
+                          kind, f"{calls / max(1, acc):.1f}", f"{1000 * s / calls:.2f}",
+                          f"{s / max(1e-9, engine):.0%}"])
+
+
+def synthetic_graph(tmp: Path, size: int) -> tuple[FalkorBackend, float]:
+    """A synthetic graph loaded and summarized as ingest would; seconds to summarize."""
+    staging = stage_synthetic(tmp / f"syn-{size}", size, seed=1)
+    b = FalkorBackend(str(tmp / f"g-{size}"))
+    BulkLoader(b).load(staging, Resolver(staging, "stub", Counter()), Counter())
+    shutil.rmtree(tmp / f"syn-{size}", ignore_errors=True)
+    t = time.perf_counter()
+    summary.refresh(b)
+    return b, time.perf_counter() - t
 
 
 def main() -> None:
@@ -69,31 +133,69 @@ def main() -> None:
     ap.add_argument("--vertices", default="4,5,6,8", help="N values")
     ap.add_argument("--count", type=int, default=30, help="trees per (graph, N)")
     ap.add_argument("--workers", type=int, default=2, help="parallel sampling workers")
+    ap.add_argument("--no-ltgwiki", action="store_true", help="synthetic graphs only")
     args = ap.parse_args()
     ns = [int(x) for x in args.vertices.split(",")]
     rows: list[list[str]] = []
+    where: list[list[str]] = []
+    made: list[list[str]] = []
+    slopes: dict[int, dict[str, float]] = defaultdict(dict)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     tmp = Path(tempfile.mkdtemp(prefix="hcsp-bench-synth-"))
     try:
-        b = FalkorBackend(str(tmp / "ltg"))
-        try:
-            ingest_dump(str(LTGWIKI), b, IngestConfig(staging_root=tmp / "st"))
-            run(rows, "ltgwiki (903 articles)", b, ns, args.count, args.workers)
-        finally:
-            b.close()
-        for size in (int(s) for s in args.sizes.split(",") if s):
-            staging = stage_synthetic(tmp / f"syn-{size}", size, seed=1)
-            b = FalkorBackend(str(tmp / f"g-{size}"))
+        if not args.no_ltgwiki:
+            b = FalkorBackend(str(tmp / "ltg"))
             try:
-                BulkLoader(b).load(staging, Resolver(staging, "stub", Counter()), Counter())
-                shutil.rmtree(tmp / f"syn-{size}", ignore_errors=True)
-                run(rows, f"synthetic {size:,}", b, ns, args.count, args.workers)
+                ingest_dump(str(LTGWIKI), b, IngestConfig(staging_root=tmp / "st"))
+                clock = QueryClock(b)
+                for n in ns:
+                    run(rows, where, slopes[n], "ltgwiki (903 articles)", b, clock, [n],
+                        args.count, args.workers)
             finally:
                 b.close()
+        for size in sizes:
+            t = time.perf_counter()
+            b, summarize_s = synthetic_graph(tmp, size)
+            try:
+                build_s = time.perf_counter() - t
+                b.close()  # as a new `hcsp synth` finds it: engine restarted, indexes rebuilt
+                t = time.perf_counter()
+                b = FalkorBackend(str(tmp / f"g-{size}"))
+                made.append([f"synthetic {size:,}", f"{build_s:.0f}", f"{summarize_s:.1f}",
+                             f"{time.perf_counter() - t:.1f}", f"{b.index_wait_s:.1f}"])
+                clock = QueryClock(b)
+                for n in ns:
+                    run(rows, where, slopes[n], f"synthetic {size:,}", b, clock, [n],
+                        args.count, args.workers)
+            finally:
+                b.close()
+                shutil.rmtree(tmp / f"g-{size}", ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"workers: {args.workers}")
     print_table(["graph", "N", "accepted", "setup s", "trees/s", "rejected (by reason)",
-                 "queries/tree", "p50 s/tree", "p95 s/tree"], rows)
+                 "queries/tree", "looked up/tree", "p50 s/tree", "p95 s/tree"], rows)
+    if made:
+        print("\nsynthetic graphs: built (stage + bulk load + summary), summarized, and "
+              "reopened (engine load, of which waiting for its indexes)")
+        print_table(["graph", "built s", "summary s", "reopen s", "index wait s"], made)
+    print("\nwhere the time goes: the engine's share of wall clock x workers, and the "
+          "five query kinds that took longest")
+    print_table(["graph", "N", "engine", "query kind", "calls/tree", "ms/call",
+                 "share of query time"], where)
+    slope_rows = []
+    for n, per in sorted(slopes.items()):
+        synth = [(int(name.split()[1].replace(",", "")), s) for name, s in per.items()
+                 if name.startswith("synthetic")]
+        synth.sort()
+        for (e0, s0), (e1, s1) in itertools.pairwise(synth):
+            per10 = (s1 / s0) ** (1 / math.log10(e1 / e0))
+            slope_rows.append([str(n), f"{e0:,} -> {e1:,}", f"{s0:.3f} -> {s1:.3f}",
+                               f"{per10:.2f}x"])
+    if slope_rows:
+        print("\nslope: sampling seconds per accepted tree as the graph grows "
+              "(target: at most ~2x per 10x entities)")
+        print_table(["N", "entities", "s/tree", "per 10x entities"], slope_rows)
 
 
 if __name__ == "__main__":

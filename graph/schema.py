@@ -61,6 +61,8 @@ def apply_schema(backend: GraphBackend) -> list[str]:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         for name in created:
             backend.write(Q.RECORD_MIGRATION, {"id": name, "applied_at": now})
+        if isinstance(backend, FalkorBackend):
+            backend.wait_for_indexes()  # FalkorDB builds them in the background
     return created
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from graph import queries as Q
 from graph.backend import GraphBackend
+from synth.counting import Counts, constraint_pred, relation_pred
 from synth.model import Tree
 from synth.names import _QUOTED, shares_a_stem, too_close
-from synth.sampler import Counts, constraint_pred, relation_pred
 
 
 def hidden_names(backend: GraphBackend, tree: Tree) -> dict[str, list[str]]:

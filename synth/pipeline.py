@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 
 from graph.backend import GraphBackend
 from synth.checks import check_tree, hidden_names, leaks
+from synth.config import Rejected, SynthConfig
+from synth.counting import Counts
 from synth.errors import SynthError
 from synth.llm import LLM, write_question
 from synth.model import Tree
 from synth.quality import score, verdict
 from synth.render import template_question
-from synth.sampler import Counts, Rejected, Sampler, SynthConfig
+from synth.sampler import Sampler
 from synth.solver import solve
 
 

@@ -5,6 +5,9 @@ walks from a vertex along a real relation (an infobox fact or a link with its
 sentence) to a new entity vertex; Action 2 (blur) gives each entity vertex, bottom
 up, blurred constraints until the graph says it is the only match; Action 4
 (terminate) stops at exactly N vertices. Acceptance (checks.py) is then recomputed.
+
+Its configuration (synth.config) and its counting (synth.counting) are modules of their
+own, which the proof (synth.checks) and the solver use without the sampler.
 """
 
 from __future__ import annotations
@@ -13,91 +16,30 @@ import random
 import re
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from graph import queries as Q
 from graph.backend import GraphBackend
-from graph.constraints import Predicate, candidates_query
+from graph.constraints import Predicate
 from graph.model import Rel
 from graph.schema import needs_fact_buckets
 from graph.summary import GraphSummary, read_summary
 from synth.blur import EntityProfile, profile
 from synth.claims import claim_vp, obj_form, subj_form
+from synth.config import MAX_VERTICES, SHAPES, Rejected, SynthConfig
+from synth.counting import Counts, constraint_pred, relation_pred
 from synth.errors import SynthError
 from synth.model import TITLE_INITIAL, Constraint, Relation, Tree, Vertex
 from synth.names import too_close
 from synth.phrasebook import PhraseBook
 
-SHAPES = ("deep", "wide")
 # Pages about pages: a list or an index is not a thing in the world to ask about.
 _NOT_A_THING = re.compile(r"^(?:Lists? of|Index of|Outline of|Glossary of|Timeline of|"
                           r"Bibliography of|Sarakstu?s?\b)", re.I)
-MAX_VERTICES = 64
+__all__ = ["MAX_VERTICES", "SHAPES", "Counts", "Rejected", "Sampler", "SynthConfig",
+           "constraint_pred", "fact_relation", "link_relation", "relation_pred"]
 _PREFETCH_ENTITIES = 200_000  # up to here, every eligible root is read at once (one scan)
 _KEEP_TITLES = 500_000  # eligible roots kept in memory, by bucket
-
-
-@dataclass
-class SynthConfig:
-    """Run parameters of tree sampling."""
-
-    vertices: int = 6
-    """N: vertices in each tree, root and constraints included (>= 4)."""
-    k: int = 2
-    """No single constraint may match fewer than this many entities on its own."""
-    shape: str = "deep"
-    """'deep': each new entity hangs below the last; 'wide': all hang below the root."""
-    min_degree: int = 3
-    """A root needs at least this many facts plus links."""
-    min_popularity: int = 0
-    """A root needs at least this many in-links (a popularity band, with the next)."""
-    max_popularity: int = 10**12
-    """A root has at most this many in-links."""
-    cap: int = 10_000
-    """Counts stop here; a constraint matching this many entities alone is too vague."""
-    extension_trials: int = 6
-    """Extend (Action 3) looks at this many random relations and keeps the most telling."""
-    initials: bool = True
-    """Allow a name's initial as a clue (at most one a tree, only where nothing about
-    the world narrows enough)."""
-    blur_trials: int = 6
-    """Blur compares up to this many constraints per step and keeps the most telling."""
-    root_trials: int = 8
-    """A seed draws up to this many roots until one has a relation a question can state."""
-    fact_preference: float = 0.8
-    """Extend takes an infobox relation over a sentence claim with this probability
-    when both are there (infobox relations carry their meaning on their own)."""
-
-    def __post_init__(self) -> None:
-        if self.vertices > MAX_VERTICES:
-            raise SynthError(f"vertices must be at most {MAX_VERTICES}, not {self.vertices}",
-                             hint="research trees of 3-10 vertices are the usual range")
-        if self.vertices < 4:
-            raise SynthError(
-                f"vertices must be at least 4, not {self.vertices}: the smallest tree that "
-                "needs its hierarchy is a root, one hidden entity, and two constraints on "
-                "it (one constraint alone that pins an entity would match fewer than "
-                f"K={self.k})", hint="use --vertices 4 or more")
-        if self.k < 1:
-            raise SynthError(f"k must be at least 1, not {self.k}")
-        if self.min_popularity > self.max_popularity:
-            raise SynthError(f"min_popularity {self.min_popularity} is above max_popularity "
-                             f"{self.max_popularity}")
-        if self.shape not in SHAPES:
-            raise SynthError(f"shape must be one of {', '.join(SHAPES)}, not {self.shape!r}")
-
-    @property
-    def entity_vertices(self) -> int:
-        """Entity vertices (root included) for N: each extra one costs about 3 vertices."""
-        return 2 + (self.vertices - 4) // 3
-
-
-class Rejected(Exception):
-    """A candidate tree failed; ``reason`` is counted."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
 
 
 def graph_language(backend: GraphBackend) -> str:
@@ -142,72 +84,6 @@ def link_relation(direction: str, sentence: str | None, anchor: str | None, pare
         return None
     return Relation(str(Rel.LINKS_TO), direction, None, sentence, None,
                     subj_form(claim) if direction == "out" else obj_form(claim), claim)
-
-
-class Counts:
-    """Candidate counting with a per-run cache (the same predicate set, the same count).
-
-    With a ``summary`` (graph.summary), a single predicate that matches many entities
-    is looked up instead of counted: the summary holds its exact count, kept by ingest.
-    The checks (synth.checks) count without one, so every proof is still a query."""
-
-    def __init__(self, backend: GraphBackend, cap: int,
-                 summary: GraphSummary | None = None, *, lookup: bool = True) -> None:
-        """``lookup``: take single-predicate counts from ``summary`` (the sampler);
-        without, the summary only orders the patterns of each query (the checks)."""
-        self.backend = backend
-        self.cap = cap
-        self.summary = summary
-        self.lookup = lookup
-        self.cache: dict[frozenset[Predicate], int] = {}
-        self.queries = 0
-        self.looked_up = 0
-
-    def count(self, preds: list[Predicate]) -> int:
-        key = frozenset(preds)
-        if key not in self.cache:
-            n = (self.summary.count(preds[0], self.cap)
-                 if self.summary is not None and self.lookup and len(key) == 1 else None)
-            if n is not None:
-                self.looked_up += 1
-            else:
-                q, params = candidates_query(preds, sizes=self._size)
-                self.queries += 1
-                n = int(self.backend.read(q, {**params, "cap": self.cap})[0]["n"])
-            self.cache[key] = n
-        return self.cache[key]
-
-    def _size(self, p: Predicate) -> int | None:
-        return None if self.summary is None else self.summary.count(p, self.cap)
-
-    def known(self, preds: list[Predicate]) -> int:
-        """The count of ``preds`` for the record: the summary's where it holds one
-        (one predicate), else counted."""
-        if self.summary is not None and len(set(preds)) == 1:
-            n = self.summary.count(preds[0], self.cap)
-            if n is not None:
-                return n
-        return self.count(preds)
-
-    def at_least(self, preds: list[Predicate], k: int) -> bool:
-        """Whether ``preds`` match at least ``k`` entities (reads at most ``k``)."""
-        q, params = candidates_query(preds, sizes=self._size)
-        self.queries += 1
-        return int(self.backend.read(q, {**params, "cap": k})[0]["n"]) >= k
-
-    def titles(self, preds: list[Predicate], cap: int = 2) -> list[str]:
-        q, params = candidates_query(preds, count=False, sizes=self._size)
-        self.queries += 1
-        return [r["title"] for r in self.backend.read(q, {**params, "cap": cap})]
-
-
-def constraint_pred(c: Constraint) -> Predicate:
-    return Predicate.of(c.kind, c.params)
-
-
-def relation_pred(rel: Relation, child_title: str) -> Predicate:
-    return Predicate.of("relation", {"rel": rel.rel, "direction": rel.direction,
-                                     "key": rel.key or "", "title": child_title})
 
 
 class Sampler:

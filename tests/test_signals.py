@@ -27,8 +27,8 @@ from graph.embedded import EmbeddedEngine, engine_processes
 from graph.store import graph_stats
 from hcsp import signals
 from ingest.pipeline import IngestConfig, ingest_dump
+from synth.config import SynthConfig
 from synth.pipeline import synthesize
-from synth.sampler import SynthConfig
 from synth.store import save_trees
 from tests.api.conftest import free_port
 from tests.conftest import LTGWIKI

@@ -21,8 +21,8 @@ from api.schemas import (
     QuestionsPage,
     QuestionsResponse,
 )
+from synth.config import SynthConfig
 from synth.model import Tree
-from synth.sampler import SynthConfig
 from synth.store import export_record, pool_page
 
 router = APIRouter(tags=["questions"], dependencies=[Reader])

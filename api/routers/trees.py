@@ -14,9 +14,9 @@ from api.deps import Admin, BackendDep, GenerationDep, HandleDep, Reader, Settin
 from api.errors import ApiError
 from api.schemas import PoolFill, PoolFillOut
 from api.view import render_html
+from synth.config import SynthConfig
 from synth.errors import SynthError
 from synth.model import Tree
-from synth.sampler import SynthConfig
 from synth.store import delete_tree, export_record, load_tree
 
 router = APIRouter(tags=["trees"])

@@ -9,8 +9,8 @@ import pytest
 
 from graph.backend import FalkorBackend
 from ingest.pipeline import IngestConfig, ingest_dump
+from synth.config import SynthConfig
 from synth.pipeline import synthesize
-from synth.sampler import SynthConfig
 from synth.store import write_jsonl
 from tests.conftest import LTGWIKI
 

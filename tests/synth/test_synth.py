@@ -12,10 +12,12 @@ from graph.backend import FalkorBackend
 from graph.schema import migrate
 from ingest.pipeline import IngestConfig, ingest_dump
 from synth.checks import check_tree, hidden_names, leaks
+from synth.config import SynthConfig
+from synth.counting import Counts
 from synth.errors import SynthError
 from synth.model import Tree
 from synth.pipeline import synthesize
-from synth.sampler import Sampler, SynthConfig
+from synth.sampler import Sampler
 from synth.solver import solve
 from synth.store import export_record, iter_trees, load_tree, save_trees, write_jsonl
 from tests.conftest import ENWIKI
@@ -96,6 +98,20 @@ def test_same_seed_same_trees_byte_for_byte(ltg: FalkorBackend) -> None:
     c, _ = synthesize(ltg, SynthConfig(vertices=6), count=3, seed=6)
     assert [t.to_json() for t in a] == [t.to_json() for t in b]  # threads change nothing
     assert [t.id for t in a] != [t.id for t in c]
+
+
+def test_looked_up_and_in_memory_counts_change_nothing(ltg: FalkorBackend) -> None:
+    """The summary's counts are a shortcut: a sampler that queries every count gives
+    the same trees, byte for byte, with fewer queries."""
+    cfg = SynthConfig(vertices=6)
+    fast = Sampler(ltg, cfg)
+    slow = Sampler(ltg, cfg)
+    slow.counts = Counts(ltg, cfg.cap, slow.summary, lookup=False)
+    a, ra = synthesize(ltg, cfg, count=6, seed=21, sampler=fast)
+    b, rb = synthesize(ltg, cfg, count=6, seed=21, sampler=slow)
+    assert [t.to_json() for t in a] == [t.to_json() for t in b] and len(a) == 6
+    assert fast.counts.looked_up > 0 and slow.counts.looked_up == 0
+    assert ra.queries < rb.queries
 
 
 def test_provenance_and_evidence(batches: dict[tuple[int, str], list[Tree]]) -> None:
