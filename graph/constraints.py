@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from graph.buckets import LEVELS
@@ -17,6 +18,20 @@ from graph.errors import GraphError
 from graph.model import Label, Rel
 
 E, F, C = Label.ENTITY, Label.FACT, Label.CATEGORY
+
+
+class Kind(StrEnum):
+    """What a predicate says about a candidate ``e`` (its parameters alongside)."""
+
+    FACT_YEAR = "fact_year"                  # key, lo, hi, level, bucket: lo <= year < hi
+    FACT_NUMBER = "fact_number"              # key, lo, hi, level, bucket: lo <= num < hi
+    FACT_MONTHS = "fact_months"              # key, months, level, bucket: month in months
+    TITLE_INITIAL = "title_initial"          # letter: the title's first character
+    CATEGORY = "category"                    # name
+    LINKS_TO_NAMED = "links_to_named"        # title: (e)-[:LINKS_TO]->(named)
+    LINKED_FROM_NAMED = "linked_from_named"  # title: (named)-[:LINKS_TO]->(e)
+    FACT_NAMED = "fact_named"                # key, title: (e)-[:FACT {key}]->(named)
+    RELATION = "relation"                    # rel, direction, key, title: to a resolved child
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,37 +65,38 @@ class Predicate:
 _FACT_FIRST = f"(f{{i}}:{F} {{{{{{p}}: $b{{i}}}}}})<-[:{Rel.HAS_FACT}]-(e)"
 _FACT_LATER = f"(e)-[:{Rel.HAS_FACT}]->(f{{i}}:{F} {{{{{{p}}: $b{{i}}}}}})"
 _CLAUSES: dict[str, tuple[str, str, str | None]] = {
-    "fact_year": (_FACT_FIRST, _FACT_LATER, None),
-    "fact_number": (_FACT_FIRST, _FACT_LATER, None),
-    "fact_months": (_FACT_FIRST, _FACT_LATER, None),
+    Kind.FACT_YEAR: (_FACT_FIRST, _FACT_LATER, None),
+    Kind.FACT_NUMBER: (_FACT_FIRST, _FACT_LATER, None),
+    Kind.FACT_MONTHS: (_FACT_FIRST, _FACT_LATER, None),
     # The first character, as graph.summary counts it. Not a range up to the next
     # code point: FalkorDB orders strings by collation, where "[" (after "Z") sorts
     # before the letters, so "Z" <= title < "[" matched nothing.
-    "title_initial": (f"(e:{E})", "", "left(e.title, 1) = $x{i}"),
-    "category": (f"(a{{i}}:{C} {{{{name: $x{{i}}}}}})<-[:{Rel.IN_CATEGORY}]-(e)",
+    Kind.TITLE_INITIAL: (f"(e:{E})", "", "left(e.title, 1) = $x{i}"),
+    Kind.CATEGORY: (f"(a{{i}}:{C} {{{{name: $x{{i}}}}}})<-[:{Rel.IN_CATEGORY}]-(e)",
                  f"(e)-[:{Rel.IN_CATEGORY}]->(a{{i}}:{C} {{{{name: $x{{i}}}}}})", None),
-    "links_to_named": (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.LINKS_TO}]-(e)",
+    Kind.LINKS_TO_NAMED: (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.LINKS_TO}]-(e)",
                        f"(e)-[:{Rel.LINKS_TO}]->(a{{i}}:{E} {{{{title: $x{{i}}}}}})", None),
-    "linked_from_named": (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})-[:{Rel.LINKS_TO}]->(e)",
+    Kind.LINKED_FROM_NAMED: (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})-[:{Rel.LINKS_TO}]->(e)",
                           f"(e)<-[:{Rel.LINKS_TO}]-(a{{i}}:{E} {{{{title: $x{{i}}}}}})", None),
-    "fact_named": (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.FACT} {{{{key: $k{{i}}}}}}]-(e)",
-                   f"(e)-[:{Rel.FACT} {{{{key: $k{{i}}}}}}]->(a{{i}}:{E} {{{{title: $x{{i}}}}}})",
-                   None),
+    Kind.FACT_NAMED: (
+        f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.FACT} {{{{key: $k{{i}}}}}}]-(e)",
+        f"(e)-[:{Rel.FACT} {{{{key: $k{{i}}}}}}]->(a{{i}}:{E} {{{{title: $x{{i}}}}}})", None),
 }
+_BUCKETED = frozenset({Kind.FACT_YEAR, Kind.FACT_NUMBER, Kind.FACT_MONTHS})
 _PARAMS = {
-    "fact_year": {"bucket": "b"},
-    "fact_number": {"bucket": "b"},
-    "fact_months": {"bucket": "b"},
-    "title_initial": {"letter": "x"},
-    "category": {"name": "x"},
-    "links_to_named": {"title": "x"},
-    "linked_from_named": {"title": "x"},
-    "fact_named": {"key": "k", "title": "x"},
+    Kind.FACT_YEAR: {"bucket": "b"},
+    Kind.FACT_NUMBER: {"bucket": "b"},
+    Kind.FACT_MONTHS: {"bucket": "b"},
+    Kind.TITLE_INITIAL: {"letter": "x"},
+    Kind.CATEGORY: {"name": "x"},
+    Kind.LINKS_TO_NAMED: {"title": "x"},
+    Kind.LINKED_FROM_NAMED: {"title": "x"},
+    Kind.FACT_NAMED: {"key": "k", "title": "x"},
 }
 # Anchored patterns (a named node) first, so the engine starts from an index lookup.
-_ORDER = {"relation": 0, "fact_named": 0, "links_to_named": 1, "linked_from_named": 1,
-          "category": 2, "fact_year": 3, "fact_number": 3, "fact_months": 3,
-          "title_initial": 4}
+_ORDER = {Kind.RELATION: 0, Kind.FACT_NAMED: 0, Kind.LINKS_TO_NAMED: 1,
+          Kind.LINKED_FROM_NAMED: 1, Kind.CATEGORY: 2, Kind.FACT_YEAR: 3, Kind.FACT_NUMBER: 3,
+          Kind.FACT_MONTHS: 3, Kind.TITLE_INITIAL: 4}
 
 
 def _relation_clause(p: Predicate, i: int, first: bool) -> str:
@@ -124,7 +140,7 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
     ordered = sorted(enumerate(preds), key=rank)
     for n, (i, p) in enumerate(ordered):
         first = n == 0
-        if p.kind == "relation":
+        if p.kind == Kind.RELATION:
             lines.append(f"MATCH {_relation_clause(p, i, first)}")
             if p.get("rel") == Rel.FACT:
                 params[f"k{i}"] = p.get("key")
@@ -134,11 +150,11 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
                 raise GraphError(f"unknown constraint kind {p.kind!r}")
             head, later, where = _CLAUSES[p.kind]
             cond = f" WHERE {where.format(i=i)}" if where else ""
-            if p.kind == "title_initial" and not first:
+            if p.kind == Kind.TITLE_INITIAL and not first:
                 lines.append(f"WITH e{cond}")
             else:
                 pattern = head if first else later
-                if p.kind.startswith("fact_") and p.kind != "fact_named":
+                if p.kind in _BUCKETED:
                     level = p.get("level")
                     if level not in LEVELS:
                         raise GraphError(f"unknown blur level {level!r}")
@@ -159,17 +175,19 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
 def example_queries() -> dict[str, str]:
     """One query per predicate kind (for the Neo4j syntax check)."""
     samples = {
-        "fact_year": {"key": "k", "lo": 1800, "hi": 1810, "level": "decade", "bucket": "k|1800"},
-        "fact_number": {"key": "k", "lo": 1.0, "hi": 10.0, "level": "mag", "bucket": "k|1"},
-        "fact_months": {"key": "k", "months": [3, 4, 5], "level": "season", "bucket": "k|0"},
-        "title_initial": {"letter": "A"},
-        "category": {"name": "c"},
-        "links_to_named": {"title": "t"},
-        "linked_from_named": {"title": "t"},
-        "fact_named": {"key": "k", "title": "t"},
+        Kind.FACT_YEAR: {"key": "k", "lo": 1800, "hi": 1810, "level": "decade",
+                         "bucket": "k|1800"},
+        Kind.FACT_NUMBER: {"key": "k", "lo": 1.0, "hi": 10.0, "level": "mag", "bucket": "k|1"},
+        Kind.FACT_MONTHS: {"key": "k", "months": [3, 4, 5], "level": "season",
+                           "bucket": "k|0"},
+        Kind.TITLE_INITIAL: {"letter": "A"},
+        Kind.CATEGORY: {"name": "c"},
+        Kind.LINKS_TO_NAMED: {"title": "t"},
+        Kind.LINKED_FROM_NAMED: {"title": "t"},
+        Kind.FACT_NAMED: {"key": "k", "title": "t"},
     }
     preds = [Predicate.of(k, v) for k, v in samples.items()]
-    preds += [Predicate.of("relation", {"rel": r, "direction": d, "key": "k", "title": "t"})
+    preds += [Predicate.of(Kind.RELATION, {"rel": r, "direction": d, "key": "k", "title": "t"})
               for r in (Rel.FACT, Rel.LINKS_TO) for d in ("out", "in")]
     out = {}
     for i, p in enumerate(preds):

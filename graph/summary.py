@@ -31,7 +31,8 @@ from typing import Any
 from graph import queries as Q
 from graph.backend import GraphBackend
 from graph.buckets import BUCKET_PROPS
-from graph.constraints import Predicate
+from graph.constraints import Kind, Predicate
+from graph.model import Rel
 from graph.store import GraphStats, graph_stats, write_rows
 
 SUMMARY_VERSION = 1
@@ -48,23 +49,23 @@ def fingerprint_of(stats: GraphStats) -> str:
 def selectivity_key(p: Predicate) -> str | None:
     """The Selectivity key of a single predicate, or None for kinds not kept."""
     kind = p.kind
-    if kind in ("fact_year", "fact_number", "fact_months"):
+    if kind in (Kind.FACT_YEAR, Kind.FACT_NUMBER, Kind.FACT_MONTHS):
         return f"bk_{p.get('level')}={p.get('bucket')}"
-    if kind == "title_initial":
+    if kind == Kind.TITLE_INITIAL:
         return f"initial={p.get('letter')}"
-    if kind == "category":
+    if kind == Kind.CATEGORY:
         return f"category={p.get('name')}"
-    if kind == "links_to_named":
+    if kind == Kind.LINKS_TO_NAMED:
         return f"linkers={p.get('title')}"
-    if kind == "linked_from_named":
+    if kind == Kind.LINKED_FROM_NAMED:
         return f"linked={p.get('title')}"
-    if kind == "fact_named":
+    if kind == Kind.FACT_NAMED:
         return f"fact_in={p.get('key')}|{p.get('title')}"
-    if kind == "relation":
+    if kind == Kind.RELATION:
         rel, direction, title = p.get("rel"), p.get("direction"), p.get("title")
-        if rel == "LINKS_TO":
+        if rel == Rel.LINKS_TO:
             return f"linkers={title}" if direction == "out" else f"linked={title}"
-        if rel == "FACT":
+        if rel == Rel.FACT:
             side = "fact_in" if direction == "out" else "fact_out"
             return f"{side}={p.get('key')}|{title}"
     return None

@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from graph.constraints import Kind
 from synth.model import Tree, Vertex
 
 # What kind of statement each clue kind is. "world": a fact about the world taken
 # from an infobox value, a category's meaning or a sentence; "name": about the
 # spelling of a name (a last resort).
-CLUE_SORT = {"fact_year": "world", "fact_number": "world", "fact_months": "world",
-             "fact_named": "world", "category": "world", "links_to_named": "world",
-             "linked_from_named": "world", "title_initial": "name", "relation": "world"}
+CLUE_SORT = {k: "name" if k is Kind.TITLE_INITIAL else "world" for k in Kind}
 
 
 @dataclass(slots=True)

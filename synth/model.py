@@ -13,17 +13,18 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Constraint kinds; each turns back into a query predicate in graph.constraints.
-FACT_YEAR = "fact_year"        # params: key, lo, hi        lo <= year < hi
-FACT_NUMBER = "fact_number"    # params: key, lo, hi        lo <= num < hi
-FACT_MONTHS = "fact_months"    # params: key, months        month in months (a season)
-TITLE_INITIAL = "title_initial"  # params: letter
-CATEGORY = "category"          # params: name
-LINKS_TO_NAMED = "links_to_named"      # params: title      (e)-[:LINKS_TO]->(named)
-LINKED_FROM_NAMED = "linked_from_named"  # params: title    (named)-[:LINKS_TO]->(e)
-FACT_NAMED = "fact_named"      # params: key, title         (e)-[:FACT {key}]->(named)
-CONSTRAINT_KINDS = (FACT_YEAR, FACT_NUMBER, FACT_MONTHS, TITLE_INITIAL, CATEGORY,
-                    LINKS_TO_NAMED, LINKED_FROM_NAMED, FACT_NAMED)
+from graph.constraints import Kind
+
+# Constraint kinds (graph.constraints.Kind; each turns back into a query predicate).
+FACT_YEAR = Kind.FACT_YEAR
+FACT_NUMBER = Kind.FACT_NUMBER
+FACT_MONTHS = Kind.FACT_MONTHS
+TITLE_INITIAL = Kind.TITLE_INITIAL
+CATEGORY = Kind.CATEGORY
+LINKS_TO_NAMED = Kind.LINKS_TO_NAMED
+LINKED_FROM_NAMED = Kind.LINKED_FROM_NAMED
+FACT_NAMED = Kind.FACT_NAMED
+CONSTRAINT_KINDS = tuple(k for k in Kind if k is not Kind.RELATION)
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from graph.constraints import Kind
 from synth.blur import fmt_number
 from synth.describe import with_article
 from synth.model import Constraint, Tree, Vertex
@@ -63,9 +64,9 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> list[str]:
     tree = plan.tree
     kids = tree.children(v.id)
     lits = [c.constraint for c in kids if c.constraint is not None]
-    order = {"category": 0, "fact_year": 1, "fact_months": 1, "fact_number": 2,
-             "fact_named": 3, "links_to_named": 4, "linked_from_named": 4,
-             "title_initial": 9}
+    order = {Kind.CATEGORY: 0, Kind.FACT_YEAR: 1, Kind.FACT_MONTHS: 1, Kind.FACT_NUMBER: 2,
+             Kind.FACT_NAMED: 3, Kind.LINKS_TO_NAMED: 4, Kind.LINKED_FROM_NAMED: 4,
+             Kind.TITLE_INITIAL: 9}
     out = _merge_dates(sorted(lits, key=lambda c: order.get(c.kind, 5)))
     ents = [c for c in kids if c.kind == "entity"]
     for i, c in enumerate(ents):
@@ -90,13 +91,13 @@ _MONTHS = re.compile(r" in (\w+, \w+ or \w+)$")
 def _merge_dates(lits: list) -> list[str]:
     """A year and a season of one fact say one thing: "died in the 1860s (in
     September, October or November)", not two clauses."""
-    years = {c.params.get("key"): c for c in lits if c.kind == "fact_year"}
+    years = {c.params.get("key"): c for c in lits if c.kind == Kind.FACT_YEAR}
     out = []
     for c in lits:
-        if c.kind == "fact_year" and any(m.kind == "fact_months" and m.params.get("key") ==
+        if c.kind == Kind.FACT_YEAR and any(m.kind == Kind.FACT_MONTHS and m.params.get("key") ==
                                          c.params.get("key") for m in lits):
             continue
-        if c.kind == "fact_months" and c.params.get("key") in years:
+        if c.kind == Kind.FACT_MONTHS and c.params.get("key") in years:
             m = _MONTHS.search(c.text)
             year = years[c.params.get("key")].text
             out.append(f"{year} (in {m.group(1)})" if m else f"{year} and {c.text}")
@@ -168,17 +169,17 @@ def constraint_markers_of(c: Constraint) -> list[str]:
     """Strings a faithful rendering of one constraint must keep (a year, a bound, a
     letter, a name)."""
     p = c.params
-    if c.kind == "fact_year":
+    if c.kind == Kind.FACT_YEAR:
         return [str(p["lo"])]
-    if c.kind == "fact_number":
+    if c.kind == Kind.FACT_NUMBER:
         return [fmt_number(p["lo"])]
-    if c.kind == "title_initial":
+    if c.kind == Kind.TITLE_INITIAL:
         return [p["letter"]]
-    if c.kind == "links_to_named":
+    if c.kind == Kind.LINKS_TO_NAMED:
         return [c.provenance.get("anchor") or p["title"]]
     if c.kind in ("linked_from_named", "fact_named"):
         return [p["title"]]
-    if c.kind == "category":
+    if c.kind == Kind.CATEGORY:
         words = [w for w in re.findall(r"[\w\-.’']+", c.text)[1:]
                  if w[:1].isupper() or w[:1].isdigit()]
         return words[:1]
