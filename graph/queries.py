@@ -218,6 +218,16 @@ MATCH (f:{F})
 WHERE f.bk_v IS NULL OR f.bk_v < $version
 RETURN f.id AS id LIMIT 1
 """
+LIST_TREES_WITHOUT_K = f"""
+MATCH (t:{T})
+WHERE t.k IS NULL
+RETURN t.id AS id, t.json AS json
+"""
+SET_TREE_K = f"""
+UNWIND $rows AS row
+MATCH (t:{T} {{id: row.id}})
+SET t.k = row.k
+"""
 SET_FACT_BUCKETS = f"""
 UNWIND $rows AS row
 MATCH (f:{F} {{id: row.id}})
@@ -266,6 +276,7 @@ MATCH (t:{T})
 WHERE t.id > $after
   AND ($n_vertices IS NULL OR t.n_vertices = $n_vertices)
   AND ($shape IS NULL OR t.shape = $shape)
+  AND ($k IS NULL OR t.k = $k)
   AND ($created_after IS NULL OR t.created_at > $created_after)
   AND ($min_difficulty IS NULL OR t.difficulty >= $min_difficulty)
   AND ($max_difficulty IS NULL OR t.difficulty <= $max_difficulty)

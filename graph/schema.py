@@ -82,9 +82,21 @@ def _fact_buckets(backend: GraphBackend) -> None:
     backfill_fact_buckets(backend)
 
 
+def _tree_k(backend: GraphBackend) -> None:
+    """Stored trees carry the K they were proven with (the pool filters on it)."""
+    import json
+
+    from graph.store import write_rows
+
+    rows = [{"id": r["id"], "k": (json.loads(r["json"] or "{}").get("config") or {}).get("k")}
+            for r in backend.read(Q.LIST_TREES_WITHOUT_K)]
+    write_rows(backend, Q.SET_TREE_K, [r for r in rows if r["k"] is not None])
+
+
 # Data steps, recorded as (:Migration) like the indexes. Ordered; append, never reorder.
 DATA_MIGRATIONS = (
     (f"data_fact_buckets_v{BUCKETS_VERSION}", _fact_buckets),
+    ("data_tree_k_v1", _tree_k),
 )
 
 

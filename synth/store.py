@@ -22,7 +22,8 @@ def save_tree(backend: GraphBackend, tree: Tree) -> None:
     props = {
         "difficulty": None if closed is None else (0.0 if closed else 1.0),
         "seed": tree.seed, "n_vertices": tree.n_vertices, "shape": tree.shape,
-        "question": tree.question, "answer": tree.answer, "renderer": tree.renderer,
+        "k": tree.config.get("k"), "question": tree.question, "answer": tree.answer,
+        "renderer": tree.renderer,
         "graph_fingerprint": tree.graph_fingerprint, "solver_agreed": bool(
             tree.solver.get("agreed")), "json": tree.to_json()}
     backend.write(Q.UPSERT_TREE, {"id": tree.id, "props": props, "created_at": time.strftime(
@@ -77,10 +78,11 @@ def iter_trees(backend: GraphBackend, page: int = 500) -> Iterator[Tree]:
 def pool_page(backend: GraphBackend, *, after: str = "", limit: int = 50,
               n_vertices: int | None = None, shape: str | None = None,
               created_after: str | None = None, min_difficulty: float | None = None,
-              max_difficulty: float | None = None) -> list[Tree]:
-    """One page of stored trees, in id order, after the cursor ``after``."""
+              max_difficulty: float | None = None, k: int | None = None) -> list[Tree]:
+    """One page of stored trees, in id order, after the cursor ``after``; ``k``: only
+    trees proven with that K."""
     rows = backend.read(Q.QUESTIONS_PAGE, {
-        "after": after, "limit": limit, "n_vertices": n_vertices, "shape": shape,
+        "after": after, "limit": limit, "n_vertices": n_vertices, "shape": shape, "k": k,
         "created_after": created_after, "min_difficulty": min_difficulty,
         "max_difficulty": max_difficulty})
     return [Tree.from_dict(json.loads(r["json"])) for r in rows]

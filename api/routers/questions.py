@@ -78,9 +78,8 @@ async def request_questions(req: QuestionRequest, backend: BackendDep, settings:
                        hint="page through GET /v1/questions for more")
     pooled: list[Tree] = []
     if req.from_pool:
-        page = await run_in_threadpool(pool_page, backend, limit=req.count * 4,
-                                       n_vertices=req.vertices, shape=req.shape)
-        pooled = [t for t in page if t.config.get("k") == req.k][:req.count]
+        pooled = await run_in_threadpool(pool_page, backend, limit=req.count,
+                                         n_vertices=req.vertices, shape=req.shape, k=req.k)
     need = req.count - len(pooled)
     generated: list[Tree] = []
     rejected: dict[str, int] = {}

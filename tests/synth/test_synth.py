@@ -19,7 +19,7 @@ from synth.model import Tree
 from synth.pipeline import synthesize
 from synth.sampler import Sampler
 from synth.solver import solve
-from synth.store import export_record, iter_trees, load_tree, save_trees, write_jsonl
+from synth.store import export_record, iter_trees, load_tree, pool_page, save_trees, write_jsonl
 from tests.conftest import ENWIKI
 from tests.synth.oracle import Oracle
 
@@ -235,7 +235,7 @@ def test_enwiki_infobox_facts_become_blurred_constraints(tmp_path: Path) -> None
             Sampler(b, SynthConfig())
         assert b.read("MATCH (f:Fact) WHERE f.bk_v IS NULL RETURN count(f) AS n")[0]["n"] \
             == n_facts  # the sampler wrote nothing
-        assert migrate(b) == ["data_fact_buckets_v1", "summary_v1"]
+        assert migrate(b) == ["data_fact_buckets_v1", "data_tree_k_v1", "summary_v1"]
         assert migrate(b) == []
         assert b.read("MATCH (f:Fact) WHERE f.bk_v IS NULL RETURN count(f) AS n")[0]["n"] == 0
         trees, report = synthesize(b, SynthConfig(vertices=5, shape="wide"), count=4, seed=3,
@@ -278,3 +278,18 @@ def test_popularity_band_and_impossible_k(ltg: FalkorBackend) -> None:
         synthesize(ltg, SynthConfig(k=10**9), count=1)
     with pytest.raises(SynthError, match="above max_popularity"):
         SynthConfig(min_popularity=5, max_popularity=1)
+
+
+def test_the_pool_filters_on_k_and_old_trees_get_theirs(
+        batches: dict[tuple[int, str], list[Tree]], ltg: FalkorBackend) -> None:
+    trees = batches[(5, "deep")]
+    save_trees(ltg, trees)
+    ids = {t.id for t in trees}
+    assert ids <= {t.id for t in pool_page(ltg, limit=500, n_vertices=5, k=2)}
+    assert not ids & {t.id for t in pool_page(ltg, limit=500, n_vertices=5, k=3)}
+    # trees stored before K was a property: the migration reads it from their JSON
+    ltg.write("MATCH (t:ResearchTree) REMOVE t.k")
+    ltg.write("MATCH (m:Migration {id: 'data_tree_k_v1'}) DELETE m")
+    assert not pool_page(ltg, limit=500, k=2)
+    assert "data_tree_k_v1" in migrate(ltg)
+    assert ids <= {t.id for t in pool_page(ltg, limit=500, n_vertices=5, k=2)}
