@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from graph import queries as Q
 from graph.backend import FalkorBackend, GraphBackend, open_backend
+from graph.errors import GraphError
+from graph.model import Rel
 from hcsp.settings import Settings, get_settings
 
 
@@ -140,14 +142,85 @@ def entity(backend: GraphBackend, title: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def literal_facts(backend: GraphBackend, title: str) -> list[dict[str, Any]]:
-    """An entity's typed literal facts."""
-    return backend.read(Q.LITERAL_FACTS_OF, {"title": title})
+class LiteralFact(TypedDict):
+    """An infobox value that is not a link (graph.model's Fact), as readers get it."""
+
+    key: str
+    kind: str
+    text: str | None
+    num: float | None
+    num_hi: float | None
+    unit: str | None
+    year: int | None
+    month: int | None
+    day: int | None
+    date: str | None
+    raw: str | None
 
 
-def entity_facts(backend: GraphBackend, title: str) -> list[dict[str, Any]]:
-    """An entity's facts that point at other entities."""
-    return backend.read(Q.ENTITY_FACTS_OF, {"title": title})
+class EntityFact(TypedDict):
+    """An infobox value that links: (entity)-[:FACT {key, text}]->(target)."""
+
+    key: str
+    target: str
+    text: str | None
+
+
+class Neighbour(TypedDict):
+    """An entity at the other end of a FACT or LINKS_TO edge, with what the edge says
+    (``key``/``text`` for facts, ``sentence``/``anchor`` for links; None otherwise)."""
+
+    title: str
+    stub: bool
+    disambiguation: bool
+    n_facts: int | None
+    out_links: int | None
+    key: str | None
+    text: str | None
+    sentence: str | None
+    anchor: str | None
+
+
+_NEIGHBOUR_QUERIES = {(Rel.FACT, "out"): Q.NEIGHBOURS_FACT_OUT,
+                      (Rel.FACT, "in"): Q.NEIGHBOURS_FACT_IN,
+                      (Rel.LINKS_TO, "out"): Q.NEIGHBOURS_LINK_OUT,
+                      (Rel.LINKS_TO, "in"): Q.NEIGHBOURS_LINK_IN}
+
+
+def literal_facts(backend: GraphBackend, title: str) -> list[LiteralFact]:
+    """An entity's typed literal facts, by key."""
+    return backend.read(Q.LITERAL_FACTS_OF, {"title": title})  # type: ignore[return-value]
+
+
+def entity_facts(backend: GraphBackend, title: str) -> list[EntityFact]:
+    """An entity's facts that point at other entities, by key."""
+    return backend.read(Q.ENTITY_FACTS_OF, {"title": title})  # type: ignore[return-value]
+
+
+def neighbours(backend: GraphBackend, title: str, rel: Rel, direction: str) -> list[Neighbour]:
+    """The entities ``title`` reaches by ``rel`` edges going ``direction`` ("out": its
+    own edges; "in": edges to it), by title."""
+    query = _NEIGHBOUR_QUERIES.get((rel, direction))
+    if query is None:
+        raise GraphError(f"no neighbours query for {rel}/{direction}")
+    empty = {"key": None, "text": None, "sentence": None, "anchor": None}
+    return [{**empty, **r} for r in backend.read(query, {"title": title})]  # type: ignore[misc]
+
+
+def aliases_of(backend: GraphBackend, titles: Sequence[str]) -> dict[str, list[str]]:
+    """The redirect titles of each of ``titles`` (those in the graph)."""
+    return {r["title"]: list(r["aliases"] or [])
+            for r in backend.read(Q.ALIASES_OF, {"titles": list(titles)})}
+
+
+def dump_languages(backend: GraphBackend) -> set[str]:
+    """The languages of the dumps the graph holds ("en", "ltg", ...)."""
+    return {r["lang"] for r in backend.read(Q.LIST_DUMP_LANGUAGES) if r["lang"]}
+
+
+def pool_counts(backend: GraphBackend) -> dict[int, int]:
+    """Stored research trees by number of vertices."""
+    return {int(r["n_vertices"]): int(r["n"]) for r in backend.read(Q.COUNT_TREES)}
 
 
 def links(backend: GraphBackend, title: str) -> list[dict[str, Any]]:

@@ -20,9 +20,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph import queries as Q
+from graph import store
 from graph.backend import GraphBackend
 from graph.buckets import number_buckets, season_bucket, year_buckets
+from graph.model import Rel
 from synth.claims import claim_vp, obj_form
 from synth.describe import describe_category, noun_for
 from synth.model import (
@@ -149,9 +150,9 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
     book = book or PhraseBook.default()
     p = EntityProfile(title)
     page = {"page": title}
-    ent = (backend.read(Q.ENTITY_BY_TITLE, {"title": title}) or [{}])[0]
+    ent = store.entity(backend, title) or {}
     p.infobox = ent.get("infobox")
-    for f in backend.read(Q.LITERAL_FACTS_OF, {"title": title}):
+    for f in store.literal_facts(backend, title):
         p.fact_keys.append(f["key"])
         phrase = book.fact(f["key"])
         if phrase is None:
@@ -163,16 +164,16 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
                 p.groups.append(season_level(f["key"], int(f["month"]), prov, phrase))
         elif f["kind"] == "number" and f["num"] is not None and not _ID_KEY.search(f["key"]):
             p.groups.append(number_levels(f["key"], float(f["num"]), f["unit"], prov, phrase))
-    for f in backend.read(Q.ENTITY_FACTS_OF, {"title": title}):
-        p.fact_keys.append(f["key"])
-        rel = book.relation(f["key"])
+    for ef in store.entity_facts(backend, title):
+        p.fact_keys.append(ef["key"])
+        rel = book.relation(ef["key"])
         if rel is None:
             continue
         p.groups.append([Constraint(
-            FACT_NAMED, {"key": f["key"], "title": f["target"]},
-            rel.subj.format(o=f["target"]),
-            {**page, "key": f["key"], "value": f["target"]})])
-    categories = [r["name"] for r in backend.read(Q.CATEGORIES_OF, {"title": title})]
+            FACT_NAMED, {"key": ef["key"], "title": ef["target"]},
+            rel.subj.format(o=ef["target"]),
+            {**page, "key": ef["key"], "value": ef["target"]})])
+    categories = store.categories(backend, title)
     for name in categories:
         d = describe_category(name, lang)
         if d is not None:
@@ -199,16 +200,16 @@ def _named_links(backend: GraphBackend, title: str, p: EntityProfile,
                  page: dict[str, Any]) -> None:
     """Links whose sentence states a claim, to or from a named page."""
     out = []
-    for lk in backend.read(Q.NEIGHBOURS_LINK_OUT, {"title": title}):
-        vp = claim_vp(lk["sentence"], lk.get("anchor"), title)
+    for lk in store.neighbours(backend, title, Rel.LINKS_TO, "out"):
+        vp = claim_vp(lk["sentence"], lk["anchor"], title)
         if vp:
             out.append(Constraint(LINKS_TO_NAMED, {"title": lk["title"]},
                                   f"{vp} {lk['anchor']}",
                                   {**page, "sentence": lk["sentence"], "links_to": lk["title"],
                                    "anchor": lk["anchor"], "claim": vp}))
     inbound = []
-    for lk in backend.read(Q.NEIGHBOURS_LINK_IN, {"title": title}):
-        vp = claim_vp(lk["sentence"], lk.get("anchor"), lk["title"])
+    for lk in store.neighbours(backend, title, Rel.LINKS_TO, "in"):
+        vp = claim_vp(lk["sentence"], lk["anchor"], lk["title"])
         if vp:
             inbound.append(Constraint(LINKED_FROM_NAMED, {"title": lk["title"]},
                                       obj_form(vp).replace("{}", lk["title"]),

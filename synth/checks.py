@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from graph import queries as Q
+from graph import store
 from graph.backend import GraphBackend
 from synth.counting import Counts, constraint_pred, relation_pred
 from synth.model import Tree
@@ -24,8 +24,8 @@ def hidden_names(backend: GraphBackend, tree: Tree) -> dict[str, list[str]]:
     parenthesized qualifier: "Paris" for "Paris (Texas)")."""
     titles = [v.entity for v in tree.entity_vertices() if v.entity]
     names: dict[str, list[str]] = {t: [t] for t in titles}
-    for r in backend.read(Q.ALIASES_OF, {"titles": titles}):
-        names[r["title"]].extend(r["aliases"] or [])
+    for title, aliases in store.aliases_of(backend, titles).items():
+        names[title].extend(aliases)
     for t, ns in names.items():
         bare = re.sub(r"\s*\(.*\)$", "", t)
         if bare != t:

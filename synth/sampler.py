@@ -19,6 +19,7 @@ from collections import Counter, OrderedDict
 from dataclasses import asdict
 
 from graph import queries as Q
+from graph import store
 from graph.backend import GraphBackend
 from graph.constraints import Predicate
 from graph.model import Rel
@@ -45,7 +46,7 @@ _KEEP_TITLES = 500_000  # eligible roots kept in memory, by bucket
 def graph_language(backend: GraphBackend) -> str:
     """The language of the graph's dumps ("en", "ltg", ...): English rules for
     categories and sentences apply to English wikis only. Mixed graphs read as "mixed"."""
-    langs = {r["lang"] for r in backend.read(Q.LIST_DUMP_LANGUAGES) if r["lang"]}
+    langs = store.dump_languages(backend)
     if langs <= {"en", "simple"}:
         return "en"
     return langs.pop() if len(langs) == 1 else "mixed"
@@ -206,20 +207,18 @@ class Sampler:
 
     def _read_neighbours(self, title: str) -> list[tuple[Relation, str]]:
         out: list[tuple[Relation, str]] = []
-        for query, rel, direction in ((Q.NEIGHBOURS_FACT_OUT, Rel.FACT, "out"),
-                                      (Q.NEIGHBOURS_FACT_IN, Rel.FACT, "in"),
-                                      (Q.NEIGHBOURS_LINK_OUT, Rel.LINKS_TO, "out"),
-                                      (Q.NEIGHBOURS_LINK_IN, Rel.LINKS_TO, "in")):
-            for r in self.backend.read(query, {"title": title}):
+        for rel, direction in ((Rel.FACT, "out"), (Rel.FACT, "in"), (Rel.LINKS_TO, "out"),
+                               (Rel.LINKS_TO, "in")):
+            for r in store.neighbours(self.backend, title, rel, direction):
                 if r["stub"] or r["disambiguation"] or _NOT_A_THING.match(r["title"]):
                     continue
                 if (r["n_facts"] or 0) + (r["out_links"] or 0) < 2:
                     continue
                 if rel == Rel.FACT:
-                    relation = fact_relation(self.book, r["key"], direction, r.get("text"))
+                    relation = fact_relation(self.book, r["key"] or "", direction, r["text"])
                 else:
-                    relation = link_relation(direction, r.get("sentence"), r.get("anchor"),
-                                             title, r["title"])
+                    relation = link_relation(direction, r["sentence"], r["anchor"], title,
+                                             r["title"])
                 if relation is not None:
                     out.append((relation, r["title"]))
         return out

@@ -8,9 +8,8 @@ from fastapi.responses import JSONResponse
 
 from api.deps import BackendDep, GenerationDep, HandleDep, Reader
 from api.schemas import Stats
-from graph import queries as Q
 from graph.errors import GraphUnavailable
-from graph.store import graph_stats
+from graph.store import graph_stats, pool_counts
 
 router = APIRouter(tags=["health"])
 
@@ -44,7 +43,7 @@ async def readyz(handle: HandleDep, request: Request) -> JSONResponse:
 def stats(backend: BackendDep, handle: HandleDep, generation: GenerationDep) -> Stats:
     """Graph counts, the question pool by number of vertices, generation rates, and the
     engine (as in /readyz)."""
-    pool = {str(r["n_vertices"]): int(r["n"]) for r in backend.read(Q.COUNT_TREES)}
+    pool = {str(n): count for n, count in pool_counts(backend).items()}
     return Stats(graph=graph_stats(backend).as_dict(), pool=pool,
                  generation=generation.stats.as_dict(),
                  engine=handle.engine_info())
