@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 from typing import Annotated
 
 import typer
@@ -47,8 +48,8 @@ def serve_command(
     _log_engine_events()
     with hold_engine(uri, supervise=True):
         if workers > 1:
-            uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
-                        workers=workers, log_level=log_level)
+            _run_workers(uvicorn.Config("api.main:create_app", factory=True, host=host,
+                                        port=port, workers=workers, log_level=log_level))
             return
         config = uvicorn.Config("api.main:create_app", factory=True, host=host, port=port,
                                 log_level=log_level)
@@ -66,3 +67,25 @@ def serve_command(
             signal.signal(signal.SIGHUP, previous)
         if not server.started:
             raise typer.Exit(3)  # it could not bind the port: uvicorn said why
+
+
+def _run_workers(config: object) -> None:
+    """uvicorn.run's multi-worker path, with a listening socket that says it is TCP."""
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[listening_socket(config)]).run()  # type: ignore[arg-type]
+
+
+def listening_socket(config: object) -> socket.socket:
+    """The socket uvicorn binds for its workers, re-wrapped (same file descriptor) to
+    say it is TCP. uvicorn (0.54) binds it with ``proto`` 0; the sockets it accepts
+    inherit that, and asyncio then leaves Nagle's algorithm on (it sets TCP_NODELAY
+    only for IPPROTO_TCP), so every keep-alive response after the first waited ~40 ms
+    for the client's delayed ACK: 21 stored questions/s at one client instead of 600
+    (uvicorn issue 3149)."""
+    sock: socket.socket = config.bind_socket()  # type: ignore[attr-defined]
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+        inheritable = sock.get_inheritable()
+        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+        sock.set_inheritable(inheritable)
+    return sock
