@@ -350,48 +350,25 @@ RETURN v, n ORDER BY v
 """
 
 
-SELECTIVITY_INITIALS = f"""
-MATCH (e:{E})
+def _selectivity(match: str, value: str, key: str | None = None) -> str:
+    """Distinct non-disambiguation ``e`` per ``value`` (and ``key``) of ``match``."""
+    group = f"{key} AS k, {value} AS v" if key else f"{value} AS v"
+    out = "k, v" if key else "v"
+    return f"""
+MATCH {match}
 WHERE e.disambiguation = false
-WITH left(e.title, 1) AS v, count(e) AS n
+WITH {group}, count(DISTINCT e) AS n
 WHERE n >= $t
-RETURN v, n ORDER BY v
+RETURN {out}, n ORDER BY {out}
 """
-SELECTIVITY_CATEGORIES = f"""
-MATCH (e:{E})-[:{Rel.IN_CATEGORY}]->(c:{C})
-WHERE e.disambiguation = false
-WITH c.name AS v, count(DISTINCT e) AS n
-WHERE n >= $t
-RETURN v, n ORDER BY v
-"""
-SELECTIVITY_LINKERS = f"""
-MATCH (e:{E})-[:{Rel.LINKS_TO}]->(a:{E})
-WHERE e.disambiguation = false
-WITH a.title AS v, count(DISTINCT e) AS n
-WHERE n >= $t
-RETURN v, n ORDER BY v
-"""
-SELECTIVITY_LINKED = f"""
-MATCH (a:{E})-[:{Rel.LINKS_TO}]->(e:{E})
-WHERE e.disambiguation = false
-WITH a.title AS v, count(DISTINCT e) AS n
-WHERE n >= $t
-RETURN v, n ORDER BY v
-"""
-SELECTIVITY_FACT_IN = f"""
-MATCH (e:{E})-[r:{Rel.FACT}]->(a:{E})
-WHERE e.disambiguation = false
-WITH r.key AS k, a.title AS v, count(DISTINCT e) AS n
-WHERE n >= $t
-RETURN k, v, n ORDER BY k, v
-"""
-SELECTIVITY_FACT_OUT = f"""
-MATCH (a:{E})-[r:{Rel.FACT}]->(e:{E})
-WHERE e.disambiguation = false
-WITH r.key AS k, a.title AS v, count(DISTINCT e) AS n
-WHERE n >= $t
-RETURN k, v, n ORDER BY k, v
-"""
+
+
+SELECTIVITY_INITIALS = _selectivity(f"(e:{E})", "left(e.title, 1)")
+SELECTIVITY_CATEGORIES = _selectivity(f"(e:{E})-[:{Rel.IN_CATEGORY}]->(c:{C})", "c.name")
+SELECTIVITY_LINKERS = _selectivity(f"(e:{E})-[:{Rel.LINKS_TO}]->(a:{E})", "a.title")
+SELECTIVITY_LINKED = _selectivity(f"(a:{E})-[:{Rel.LINKS_TO}]->(e:{E})", "a.title")
+SELECTIVITY_FACT_IN = _selectivity(f"(e:{E})-[r:{Rel.FACT}]->(a:{E})", "a.title", "r.key")
+SELECTIVITY_FACT_OUT = _selectivity(f"(a:{E})-[r:{Rel.FACT}]->(e:{E})", "a.title", "r.key")
 COUNT_BUCKET_MAX = f"""
 MATCH (e:{E})
 WITH e.bucket AS b, count(e) AS n
