@@ -365,10 +365,22 @@ RETURN {out}, n ORDER BY {out}
 
 SELECTIVITY_INITIALS = _selectivity(f"(e:{E})", "left(e.title, 1)")
 SELECTIVITY_CATEGORIES = _selectivity(f"(e:{E})-[:{Rel.IN_CATEGORY}]->(c:{C})", "c.name")
-SELECTIVITY_LINKERS = _selectivity(f"(e:{E})-[:{Rel.LINKS_TO}]->(a:{E})", "a.title")
-SELECTIVITY_LINKED = _selectivity(f"(a:{E})-[:{Rel.LINKS_TO}]->(e:{E})", "a.title")
-SELECTIVITY_FACT_IN = _selectivity(f"(e:{E})-[r:{Rel.FACT}]->(a:{E})", "a.title", "r.key")
-SELECTIVITY_FACT_OUT = _selectivity(f"(a:{E})-[r:{Rel.FACT}]->(e:{E})", "a.title", "r.key")
+# Per anchor entity ``a``, a range of its buckets at a time ($lo <= a.bucket < $hi): one
+# query over all links grouped 15M edges by title in memory (the engine grew by 12 GB
+# on a 3M-entity graph). A range, not UNWIND of bucket numbers: with UNWIND, FalkorDB
+# scanned every entity once per bucket.
+def _anchored(pattern: str, value: str, key: str | None = None) -> str:
+    return _selectivity(pattern, value, key).replace(
+        "WHERE e.disambiguation = false",
+        "WHERE a.bucket >= $lo AND a.bucket < $hi AND e.disambiguation = false")
+
+
+SELECTIVITY_LINKERS = _anchored(f"(a:{E})<-[:{Rel.LINKS_TO}]-(e:{E})", "a.title")
+SELECTIVITY_LINKED = _anchored(f"(a:{E})-[:{Rel.LINKS_TO}]->(e:{E})", "a.title")
+SELECTIVITY_FACT_IN = _anchored(f"(a:{E})<-[r:{Rel.FACT}]-(e:{E})", "a.title", "r.key")
+SELECTIVITY_FACT_OUT = _anchored(f"(a:{E})-[r:{Rel.FACT}]->(e:{E})", "a.title", "r.key")
+
+
 COUNT_BUCKET_MAX = f"""
 MATCH (e:{E})
 WITH e.bucket AS b, count(e) AS n

@@ -96,21 +96,26 @@ class GraphSummary:
         return None if n is None else min(n, cap)
 
 
-def _selectivity_rows(backend: GraphBackend, threshold: int) -> Iterable[tuple[str, int]]:
+def _selectivity_rows(backend: GraphBackend, threshold: int, entities: int, top: int,
+                      batch: int = 20_000) -> Iterable[tuple[str, int]]:
     t = {"t": threshold}
     for prop in BUCKET_PROPS:
         for r in backend.read(Q.selectivity_of_buckets(prop), t):
             yield f"{prop}={r['v']}", int(r["n"])
     for prefix, query in (("initial", Q.SELECTIVITY_INITIALS),
-                          ("category", Q.SELECTIVITY_CATEGORIES),
-                          ("linkers", Q.SELECTIVITY_LINKERS),
-                          ("linked", Q.SELECTIVITY_LINKED)):
+                          ("category", Q.SELECTIVITY_CATEGORIES)):
         for r in backend.read(query, t):
             yield f"{prefix}={r['v']}", int(r["n"])
-    for prefix, query in (("fact_in", Q.SELECTIVITY_FACT_IN),
+    # Anchored at an entity: a range of buckets (about ``batch`` entities) per query.
+    buckets = top + 1
+    step = max(1, min(buckets, buckets * batch // max(1, entities)))
+    for prefix, query in (("linkers", Q.SELECTIVITY_LINKERS), ("linked", Q.SELECTIVITY_LINKED),
+                          ("fact_in", Q.SELECTIVITY_FACT_IN),
                           ("fact_out", Q.SELECTIVITY_FACT_OUT)):
-        for r in backend.read(query, t):
-            yield f"{prefix}={r['k']}|{r['v']}", int(r["n"])
+        for lo in range(0, buckets, step):
+            for r in backend.read(query, {**t, "lo": lo, "hi": min(buckets, lo + step)}):
+                yield (f"{prefix}={r['k']}|{r['v']}" if "k" in r else f"{prefix}={r['v']}",
+                       int(r["n"]))
 
 
 def compute(backend: GraphBackend, threshold: int = THRESHOLD) -> GraphSummary:
@@ -118,7 +123,7 @@ def compute(backend: GraphBackend, threshold: int = THRESHOLD) -> GraphSummary:
     t0 = time.perf_counter()
     stats = graph_stats(backend)
     row = (backend.read(Q.COUNT_BUCKET_MAX) or [{}])[0]
-    sel = dict(_selectivity_rows(backend, threshold))
+    sel = dict(_selectivity_rows(backend, threshold, stats.entities, int(row.get("top") or 0)))
     return GraphSummary(stats, fingerprint_of(stats), int(row.get("n") or 0),
                         int(row.get("top") or 0), threshold, sel, stored=False,
                         seconds=time.perf_counter() - t0)
