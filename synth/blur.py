@@ -17,6 +17,7 @@ whose sentence states no claim, and layout or code keys give no constraint.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,10 +145,18 @@ class EntityProfile:
     infobox: str | None = None
 
 
+LinkReader = Callable[[str, str], list[store.Neighbour]]
+"""(title, direction) -> the entity's LINKS_TO neighbours (graph.store.neighbours)."""
+
+
 def profile(backend: GraphBackend, title: str, lang: str = "en",
-            book: PhraseBook | None = None) -> EntityProfile:
-    """Read an entity's facts, categories and claimed links and blur each."""
+            book: PhraseBook | None = None, links: LinkReader | None = None
+            ) -> EntityProfile:
+    """Read an entity's facts, categories and claimed links and blur each. ``links``
+    reads its links where the caller keeps them already (the sampler reads the same
+    rows to walk on)."""
     book = book or PhraseBook.default()
+    links = links or (lambda t, d: store.neighbours(backend, t, Rel.LINKS_TO, d))
     p = EntityProfile(title)
     page = {"page": title}
     ent = store.entity(backend, title) or {}
@@ -179,7 +188,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
         if d is not None:
             p.groups.append([Constraint(CATEGORY, {"name": name}, d.vp,
                                         {**page, "category": name})])
-    _named_links(backend, title, p, page)
+    _named_links(links, title, p, page)
     p.groups = [g for g in p.groups if g]
     if title[:1].isalpha():
         letter = title[0].upper()
@@ -196,11 +205,11 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
     return p
 
 
-def _named_links(backend: GraphBackend, title: str, p: EntityProfile,
+def _named_links(links: LinkReader, title: str, p: EntityProfile,
                  page: dict[str, Any]) -> None:
     """Links whose sentence states a claim, to or from a named page."""
     out = []
-    for lk in store.neighbours(backend, title, Rel.LINKS_TO, "out"):
+    for lk in links(title, "out"):
         vp = claim_vp(lk["sentence"], lk["anchor"], title)
         if vp:
             out.append(Constraint(LINKS_TO_NAMED, {"title": lk["title"]},
@@ -208,7 +217,7 @@ def _named_links(backend: GraphBackend, title: str, p: EntityProfile,
                                   {**page, "sentence": lk["sentence"], "links_to": lk["title"],
                                    "anchor": lk["anchor"], "claim": vp}))
     inbound = []
-    for lk in store.neighbours(backend, title, Rel.LINKS_TO, "in"):
+    for lk in links(title, "in"):
         vp = claim_vp(lk["sentence"], lk["anchor"], lk["title"])
         if vp:
             inbound.append(Constraint(LINKED_FROM_NAMED, {"title": lk["title"]},

@@ -16,6 +16,7 @@ import random
 import re
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict
 
 from graph import queries as Q
@@ -41,6 +42,31 @@ __all__ = ["MAX_VERTICES", "SHAPES", "Counts", "Rejected", "Sampler", "SynthConf
            "constraint_pred", "fact_relation", "link_relation", "relation_pred"]
 _PREFETCH_ENTITIES = 200_000  # up to here, every eligible root is read at once (one scan)
 _KEEP_TITLES = 500_000  # eligible roots kept in memory, by bucket
+_KEEP_ENTITIES = 50_000  # profiles and neighbours kept (a long-lived API sampler)
+
+class Kept[T]:
+    """What a sampler has read, by key, for as long as it is among the ``size`` most
+    recently used (sampling threads share it)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, read: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = read()  # outside the lock: two threads may read one key, both the same
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def graph_language(backend: GraphBackend) -> str:
@@ -108,8 +134,9 @@ class Sampler:
         self._in_bucket: OrderedDict[int, list[str]] = OrderedDict()
         self._kept, self._prefetched = 0, False
         self._roots_lock = threading.Lock()
-        self._profiles: dict[str, EntityProfile] = {}
-        self._neighbours: dict[str, list[tuple[Relation, str]]] = {}
+        self._profiles: Kept[EntityProfile] = Kept(_KEEP_ENTITIES)
+        self._neighbours: Kept[list[tuple[Relation, str]]] = Kept(_KEEP_ENTITIES)
+        self._links: Kept[list[store.Neighbour]] = Kept(2 * _KEEP_ENTITIES)
         self.fingerprint = self.summary.fingerprint
         self.lang = graph_language(backend)
         self.book = PhraseBook.default().for_language(self.lang)
@@ -192,24 +219,27 @@ class Sampler:
         return titles[rng.randrange(len(titles))]
 
     def profile(self, title: str) -> EntityProfile:
-        if title not in self._profiles:
-            self._profiles[title] = profile(self.backend, title, self.lang, self.book)
-        return self._profiles[title]
+        return self._profiles.get(title, lambda: profile(
+            self.backend, title, self.lang, self.book, self._links_of))
+
+    def _links_of(self, title: str, direction: str) -> list[store.Neighbour]:
+        """An entity's links one way, read once for both its profile and the walk."""
+        return self._links.get(f"{direction}:{title}", lambda: store.neighbours(
+            self.backend, title, Rel.LINKS_TO, direction))
 
     # -- Action 3: extend ------------------------------------------------------------------
     def neighbours(self, title: str) -> list[tuple[Relation, str]]:
         """Relations that say something about the world: infobox keys the phrase book
         reads, and links whose sentence states a claim (synth.claims)."""
-        hit = self._neighbours.get(title)
-        if hit is None:
-            hit = self._neighbours[title] = self._read_neighbours(title)
-        return list(hit)
+        return list(self._neighbours.get(title, lambda: self._read_neighbours(title)))
 
     def _read_neighbours(self, title: str) -> list[tuple[Relation, str]]:
         out: list[tuple[Relation, str]] = []
         for rel, direction in ((Rel.FACT, "out"), (Rel.FACT, "in"), (Rel.LINKS_TO, "out"),
                                (Rel.LINKS_TO, "in")):
-            for r in store.neighbours(self.backend, title, rel, direction):
+            rows = (self._links_of(title, direction) if rel == Rel.LINKS_TO
+                    else store.neighbours(self.backend, title, rel, direction))
+            for r in rows:
                 if r["stub"] or r["disambiguation"] or _NOT_A_THING.match(r["title"]):
                     continue
                 if (r["n_facts"] or 0) + (r["out_links"] or 0) < 2:
