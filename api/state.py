@@ -83,21 +83,26 @@ class SamplerCache:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._items: dict[tuple[int, tuple[object, ...]], tuple[float, Sampler]] = {}
-        self._summaries: dict[int, tuple[float, GraphSummary]] = {}
+        self._summaries: dict[int, tuple[float, GraphBackend, GraphSummary]] = {}
 
     def get(self, backend: GraphBackend, config: SynthConfig) -> Sampler:
         key = (id(backend), astuple(config))
         now = time.monotonic()
         with self._lock:
+            for k in [k for k, (t, _) in self._items.items() if now - t > self.ttl]:
+                del self._items[k]  # configurations come from requests: keep only live ones
             hit = self._items.get(key)
-            if hit is not None and now - hit[0] <= self.ttl and hit[1].backend is backend:
+            if hit is not None and hit[1].backend is backend:
                 return hit[1]
             held = self._summaries.get(id(backend))
-            if held is None or now - held[0] > self.ttl:
-                held = self._summaries[id(backend)] = (now, read_summary(backend))
-            sampler = Sampler(backend, config, held[1])
+        if held is None or held[1] is not backend or now - held[0] > self.ttl:
+            held = (now, backend, read_summary(backend))  # outside the lock: may scan
+            with self._lock:
+                self._summaries[id(backend)] = held
+        sampler = Sampler(backend, config, held[2])
+        with self._lock:
             self._items[key] = (now, sampler)
-            return sampler
+        return sampler
 
 
 class Generation:

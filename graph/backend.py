@@ -80,6 +80,7 @@ class FalkorBackend:
             if self.owns_engine and supervise:
                 self._supervisor = EngineSupervisor(self.engine).start()
             self._redis_errors = (redis.ConnectionError, redis.TimeoutError)
+            self._redis_connection_error = redis.ConnectionError
             self._response_error = redis.ResponseError
             self.db = FalkorDB(unix_socket_path=status.socket or self.engine.socket_path)
             self.graph = self.db.select_graph(graph_name)
@@ -114,7 +115,7 @@ class FalkorBackend:
             try:
                 res = (self.graph.ro_query(query, params) if read_only
                        else self.graph.query(query, params))
-            except self._redis_errors:
+            except self._redis_connection_error:
                 # A pooled connection to an engine that was restarted (by its supervisor,
                 # perhaps in another process) is dead until used once: a read is safe to
                 # send again on a fresh one. A write is not (it may have been applied).

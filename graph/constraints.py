@@ -68,10 +68,11 @@ _CLAUSES: dict[str, tuple[str, str, str | None]] = {
     Kind.FACT_YEAR: (_FACT_FIRST, _FACT_LATER, None),
     Kind.FACT_NUMBER: (_FACT_FIRST, _FACT_LATER, None),
     Kind.FACT_MONTHS: (_FACT_FIRST, _FACT_LATER, None),
-    # The first character, as graph.summary counts it. Not a range up to the next
+    # The first character in upper case, as graph.summary counts it (a reader takes
+    # "a name starting with I" to include "iPod"). Not a range up to the next
     # code point: FalkorDB orders strings by collation, where "[" (after "Z") sorts
     # before the letters, so "Z" <= title < "[" matched nothing.
-    Kind.TITLE_INITIAL: (f"(e:{E})", "", "left(e.title, 1) = $x{i}"),
+    Kind.TITLE_INITIAL: (f"(e:{E})", "", "toUpper(left(e.title, 1)) = $x{i}"),
     Kind.CATEGORY: (f"(a{{i}}:{C} {{{{name: $x{{i}}}}}})<-[:{Rel.IN_CATEGORY}]-(e)",
                  f"(e)-[:{Rel.IN_CATEGORY}]->(a{{i}}:{C} {{{{name: $x{{i}}}}}})", None),
     Kind.LINKS_TO_NAMED: (f"(a{{i}}:{E} {{{{title: $x{{i}}}}}})<-[:{Rel.LINKS_TO}]-(e)",
@@ -134,6 +135,8 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
 
     def rank(ip: tuple[int, Predicate]) -> tuple[int, int, int]:
         i, p = ip
+        if p.kind == Kind.TITLE_INITIAL:  # as a first clause it scans every entity
+            return (2, 0, i)
         n = sizes(p) if sizes is not None else None
         return (0 if n is None else 1, n or _ORDER.get(p.kind, 9), i)
 

@@ -206,7 +206,7 @@ MATCH (e:{E} {{title: t}})
 RETURN e.title AS title, e.aliases AS aliases
 """
 
-# Graphs loaded before blur buckets existed get them on first use (synth.sampler).
+# Graphs loaded before blur buckets existed get them from a migration (graph.schema).
 FACTS_WITHOUT_BUCKETS = f"""
 MATCH (f:{F})
 WHERE f.bk_v IS NULL OR f.bk_v < $version
@@ -363,7 +363,7 @@ RETURN {out}, n ORDER BY {out}
 """
 
 
-SELECTIVITY_INITIALS = _selectivity(f"(e:{E})", "left(e.title, 1)")
+SELECTIVITY_INITIALS = _selectivity(f"(e:{E})", "toUpper(left(e.title, 1))")
 SELECTIVITY_CATEGORIES = _selectivity(f"(e:{E})-[:{Rel.IN_CATEGORY}]->(c:{C})", "c.name")
 # Per anchor entity ``a``, a range of its buckets at a time ($lo <= a.bucket < $hi): one
 # query over all links grouped 15M edges by title in memory (the engine grew by 12 GB

@@ -8,6 +8,7 @@ which has no such clause, by listing its indexes first; data steps are recorded.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from graph import queries as Q
@@ -16,6 +17,8 @@ from graph.buckets import BUCKET_PROPS, BUCKETS_VERSION
 from graph.dialect import FALKOR_LIST_INDEXES, Dialect, IndexSpec, index_statements
 from graph.errors import QueryError
 from graph.model import Label
+
+log = logging.getLogger(__name__)
 
 # Ordered; append new specs, never reorder.
 INDEXES: tuple[IndexSpec, ...] = (
@@ -100,14 +103,35 @@ DATA_MIGRATIONS = (
 )
 
 
-def migrate(backend: GraphBackend, *, summary: bool = True) -> list[str]:
+def migrate(backend: GraphBackend, *, summary: bool = True,
+            writer_held: bool = False) -> list[str]:
     """Every step a graph of an older version lacks: the indexes, the data steps not
     yet recorded, and (with ``summary``) the summary readers use (graph.summary) if the
     graph has none. Returns what was done. Run by ingest, ``hcsp graph migrate``,
-    ``hcsp synth`` and the API at start; never by a reader such as the sampler."""
-    from graph.summary import SUMMARY_VERSION, refresh
+    ``hcsp synth`` and the API at start; never by a reader such as the sampler.
+
+    Data steps and the summary wait for no ingest: while one holds the writer lock
+    (graph.store.exclusive_writer) they are skipped, since a summary of a graph half
+    loaded would outlive an ingest killed before it refreshed its own. ``writer_held``:
+    the caller is that ingest."""
+    from graph.errors import GraphUnavailable
+    from graph.store import exclusive_writer
 
     done = apply_schema(backend)
+    if writer_held:
+        return done + _data_and_summary(backend, summary)
+    try:
+        with exclusive_writer(backend):  # not while an ingest writes (it refreshes last)
+            done += _data_and_summary(backend, summary)
+    except GraphUnavailable as e:
+        log.warning("not migrating data or the summary now: %s", e.message)
+    return done
+
+
+def _data_and_summary(backend: GraphBackend, summary: bool) -> list[str]:
+    from graph.summary import SUMMARY_VERSION, refresh
+
+    done: list[str] = []
     applied = {r["id"] for r in backend.read(Q.APPLIED_MIGRATIONS)}
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     changed = False

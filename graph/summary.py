@@ -5,7 +5,7 @@
 
 ``stats`` are graph.store.GraphStats (as JSON); ``fingerprint`` their hash (it names
 the graph a tree was proven on); ``bucket_max`` the most entities in one ``bucket``
-(roots are drawn by rejection from it, graph.summary.draw_root). A Selectivity row is
+(roots are drawn by rejection from it: synth.sampler.Sampler.pick_root). A Selectivity row is
 the exact answer of graph.constraints.candidates_query for one predicate (distinct
 non-disambiguation entities), kept only where it is large: a predicate whose key has
 no row matches fewer than ``threshold`` entities, and counting those is cheap.
@@ -153,6 +153,12 @@ def refresh(backend: GraphBackend, threshold: int = THRESHOLD, batch_size: int =
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     s.stored = True
     return s
+
+
+def read_summary_stored(backend: GraphBackend) -> bool:
+    """Whether the graph holds a summary of this version."""
+    rows = backend.read(Q.LIST_SUMMARY)
+    return bool(rows) and rows[0]["version"] == SUMMARY_VERSION
 
 
 def read_summary(backend: GraphBackend) -> GraphSummary:

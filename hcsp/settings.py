@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     api_generate_queue_s: float = Field(
         5.0, description="How long a generating request waits for its turn.")
     api_sampler_ttl_s: float = Field(
-        300.0, description="The API reuses a sampler (its graph fingerprint, roots and "
-        "counts) this long; a new ingest shows in questions generated after that.")
+        300.0, description="The API reuses a sampler (what it has read: profiles, roots, "
+        "counts) and the graph's summary this long each; a new ingest shows in questions "
+        "generated after at most about twice that.")
     openai_model: str = Field("gpt-4o-mini", description="The model a bare `openai` spec "
                               "means (`openai:MODEL` names one).")
     openai_base_url: str | None = Field(

@@ -156,7 +156,7 @@ class MergeLoader:
 
     def load(self, staging: Staging, resolver: Resolver, written: Counter[str]) -> None:
         b, bs = self.backend, self.bs
-        migrate(b, summary=False)
+        migrate(b, summary=False, writer_held=True)
         for what, query, rows in (
                 ("entities", Q.UPSERT_ENTITIES, _entities(staging)),
                 ("literal_facts", Q.UPSERT_LITERAL_FACTS, _facts(staging)),
@@ -304,7 +304,7 @@ class BulkLoader:
         w.finish()
         if self.backend is not None:
             self.progress("indexes", 0)
-            migrate(self.backend, summary=False)
+            migrate(self.backend, summary=False, writer_held=True)
 
 
 def choose_loader(backend: GraphBackend, batch_size: int, bulk: bool | None,

@@ -305,6 +305,8 @@ def _ingest(source: str, backend: GraphBackend | None, config: IngestConfig,
     staging = Staging(config.staging_root, _source_key(source), target)
     cp = staging.load() if config.resume else None
     if cp is not None and cp.finished:
+        if backend is not None and not summary.read_summary_stored(backend):
+            summary.refresh(backend)  # the finished run was stopped before it summarized
         report.resumed_from = report.pages_read = cp.pages_done
         report.skipped = {"already_finished": cp.pages_done}
         report.seconds = time.perf_counter() - t0

@@ -190,7 +190,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
                                         {**page, "category": name})])
     _named_links(links, title, p, page)
     p.groups = [g for g in p.groups if g]
-    if title[:1].isalpha():
+    if title[:1].isalpha() and len(title[0].upper()) == 1:  # not "ß" -> "SS"
         letter = title[0].upper()
         p.groups.append([Constraint(TITLE_INITIAL, {"letter": letter},
                                     f"has a name starting with {letter}",

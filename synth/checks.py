@@ -56,7 +56,8 @@ def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
 
     ``counts`` may be shared by the checks of one run (never with the sampler): the same
     predicates give the same counts on an unchanging graph, so a constraint's count is
-    queried once per run rather than once per tree. Each proof is a query; a graph
+    queried once per run rather than once per tree (the "at least K" reads of checks 2
+    and 3 are not kept: they read K rows). Each proof is a query; a graph
     summary in ``counts`` only orders its patterns and fills in recorded counts.
 
     Checks 2 and 3 read at most K (and 2) matches: "at least K" needs no more."""

@@ -89,7 +89,10 @@ def _generate(model: Any, tok: Any, seqs: list[list[int]], c: AgentConfig, sampl
 
     pad = tok.pad_token_id
     ends = model.generation_config.eos_token_id
-    ends = {*(ends if isinstance(ends, list) else [ends]), tok.eos_token_id} - {None}
+    # the chat template's end of turn too: a model whose eos is another token would
+    # otherwise run past it into a made-up next turn
+    im_end = tok.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tok.get_vocab() else None
+    ends = {*(ends if isinstance(ends, list) else [ends]), tok.eos_token_id, im_end} - {None}
     width = max(map(len, seqs))
     ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=model.device)
     attn = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs],

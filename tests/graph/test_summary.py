@@ -85,7 +85,7 @@ def test_a_predicate_without_a_row_matches_fewer_than_the_threshold(ltg: FalkorB
                                         "title": t})
               for d in ("out", "in") for t in rng.sample(titles, 50)]
     preds += [Predicate.of("category", {"name": c}) for c in cats]
-    preds += [Predicate.of("title_initial", {"letter": t[0]}) for t in titles[::50]]
+    preds += [Predicate.of("title_initial", {"letter": t[0].upper()}) for t in titles[::50]]
     for r in ltg.read("MATCH (f:Fact) WHERE f.bk_decade IS NOT NULL "
                       "RETURN DISTINCT f.bk_decade AS v"):
         preds.append(Predicate.of("fact_year", {"level": "decade", "bucket": r["v"]}))
@@ -169,3 +169,21 @@ def test_ingest_twice_keeps_one_summary(tmp_path: Path) -> None:
         assert s.stored and s.fingerprint == S.fingerprint_of(graph_stats(b))
     finally:
         b.close()
+
+
+def test_no_summary_is_written_while_an_ingest_holds_the_graph(ltg: FalkorBackend) -> None:
+    """A summary of a half-loaded graph would outlive an ingest killed before its own
+    refresh: while the writer lock is held, migrations leave data and summary alone."""
+    from graph.schema import migrate
+    from graph.store import exclusive_writer
+
+    S.invalidate(ltg)
+    try:
+        with exclusive_writer(ltg):  # as ingest holds it while it loads
+            assert not any(d.startswith("summary") for d in migrate(ltg))
+            assert not S.read_summary_stored(ltg)
+        assert "summary_v1" in migrate(ltg)
+    finally:
+        if not S.read_summary_stored(ltg):
+            S.refresh(ltg)
+    assert S.read_summary_stored(ltg)

@@ -44,7 +44,7 @@ class Oracle:
             return {t for t in u for f in self.literals[t] if f["key"] == p["key"]
                     and f["month"] in p["months"]}
         if kind == "title_initial":
-            return {t for t in u if t.startswith(p["letter"])}
+            return {t for t in u if t[:1].upper() == p["letter"]}
         if kind == "category":
             return self.cats[p["name"]] & u
         if kind == "links_to_named":
