@@ -161,16 +161,16 @@ def main() -> None:
                         args.count, args.workers)
             finally:
                 b.close()
-        where = args.graphs or tmp
-        where.mkdir(parents=True, exist_ok=True)
+        folder = args.graphs or tmp
+        folder.mkdir(parents=True, exist_ok=True)
         for size in sizes:
             t = time.perf_counter()
-            b, summarize_s = synthetic_graph(where, size)
+            b, summarize_s = synthetic_graph(folder, size)
             try:
                 build_s = time.perf_counter() - t
                 b.close()  # as a new `hcsp synth` finds it: engine restarted, indexes rebuilt
                 t = time.perf_counter()
-                b = FalkorBackend(str(where / f"g-{size}"))
+                b = FalkorBackend(str(folder / f"g-{size}"))
                 made.append([f"synthetic {size:,}", f"{build_s:.0f}", f"{summarize_s:.1f}",
                              f"{time.perf_counter() - t:.1f}", f"{b.index_wait_s:.1f}"])
                 clock = QueryClock(b)
