@@ -129,7 +129,7 @@ def migrate(backend: GraphBackend, *, summary: bool = True,
 
 
 def _data_and_summary(backend: GraphBackend, summary: bool) -> list[str]:
-    from graph.summary import SUMMARY_VERSION, refresh
+    from graph.summary import SUMMARY_VERSION, read_summary_stored, refresh
 
     done: list[str] = []
     applied = {r["id"] for r in backend.read(Q.APPLIED_MIGRATIONS)}
@@ -141,11 +141,9 @@ def _data_and_summary(backend: GraphBackend, summary: bool) -> list[str]:
             backend.write(Q.RECORD_MIGRATION, {"id": name, "applied_at": now})
             done.append(name)
             changed = True
-    if summary:
-        rows = backend.read(Q.LIST_SUMMARY)
-        if changed or not rows or rows[0]["version"] != SUMMARY_VERSION:
-            refresh(backend)  # a data step may change what the summary counted
-            done.append(f"summary_v{SUMMARY_VERSION}")
+    if summary and (changed or not read_summary_stored(backend)):
+        refresh(backend)  # a data step may change what the summary counted
+        done.append(f"summary_v{SUMMARY_VERSION}")
     return done
 
 

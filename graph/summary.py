@@ -123,10 +123,10 @@ def compute(backend: GraphBackend, threshold: int = THRESHOLD) -> GraphSummary:
     t0 = time.perf_counter()
     stats = graph_stats(backend)
     row = (backend.read(Q.COUNT_BUCKET_MAX) or [{}])[0]
-    sel = dict(_selectivity_rows(backend, threshold, stats.entities, int(row.get("top") or 0)))
-    return GraphSummary(stats, fingerprint_of(stats), int(row.get("n") or 0),
-                        int(row.get("top") or 0), threshold, sel, stored=False,
-                        seconds=time.perf_counter() - t0)
+    most, top = int(row.get("n") or 0), int(row.get("top") or 0)
+    sel = dict(_selectivity_rows(backend, threshold, stats.entities, top))
+    return GraphSummary(stats, fingerprint_of(stats), most, top, threshold, sel,
+                        stored=False, seconds=time.perf_counter() - t0)
 
 
 def invalidate(backend: GraphBackend) -> None:
@@ -155,10 +155,13 @@ def refresh(backend: GraphBackend, threshold: int = THRESHOLD, batch_size: int =
     return s
 
 
+def _current(rows: list[dict[str, Any]]) -> bool:
+    return bool(rows) and rows[0]["version"] == SUMMARY_VERSION
+
+
 def read_summary_stored(backend: GraphBackend) -> bool:
     """Whether the graph holds a summary of this version."""
-    rows = backend.read(Q.LIST_SUMMARY)
-    return bool(rows) and rows[0]["version"] == SUMMARY_VERSION
+    return _current(backend.read(Q.LIST_SUMMARY))
 
 
 def read_summary(backend: GraphBackend) -> GraphSummary:
@@ -166,7 +169,7 @@ def read_summary(backend: GraphBackend) -> GraphSummary:
     none of this version (older graphs; hand-written ones)."""
     t0 = time.perf_counter()
     rows = backend.read(Q.LIST_SUMMARY)
-    if not rows or rows[0]["version"] != SUMMARY_VERSION:
+    if not _current(rows):
         return compute(backend)
     r = rows[0]
     raw: dict[str, Any] = json.loads(r["stats"])

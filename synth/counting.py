@@ -60,11 +60,8 @@ class Counts:
     def known(self, preds: list[Predicate]) -> int:
         """The count of ``preds`` for the record: the summary's where it holds one
         (one predicate), else counted."""
-        if self.summary is not None and len(set(preds)) == 1:
-            n = self.summary.count(preds[0], self.cap)
-            if n is not None:
-                return n
-        return self.count(preds)
+        n = self._size(preds[0]) if len(set(preds)) == 1 else None
+        return self.count(preds) if n is None else n
 
     def at_least(self, preds: list[Predicate], k: int) -> bool:
         """Whether ``preds`` match at least ``k`` entities (reads at most ``k``)."""

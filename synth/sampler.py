@@ -45,12 +45,15 @@ _KEEP_TITLES = 500_000  # eligible roots kept in memory, by bucket
 _KEEP_ENTITIES = 50_000  # profiles and neighbours kept (a long-lived API sampler)
 
 class Kept[T]:
-    """What a sampler has read, by key, for as long as it is among the ``size`` most
-    recently used (sampling threads share it)."""
+    """What a sampler has read, by key, for as long as it is among the most recently
+    used, up to ``size`` in all by ``weight`` (1 per item unless given; sampling
+    threads share it)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, weight: Callable[[T], int] = lambda _: 1) -> None:
         self.size = size
+        self.weight = weight
         self._items: OrderedDict[str, T] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
     def get(self, key: str, read: Callable[[], T]) -> T:
@@ -60,9 +63,11 @@ class Kept[T]:
                 return self._items[key]
         value = read()  # outside the lock: two threads may read one key, both the same
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if key not in self._items:
+                self._items[key] = value
+                self._total += self.weight(value)
+            while self._total > self.size and len(self._items) > 1:
+                self._total -= self.weight(self._items.popitem(last=False)[1])
         return value
 
     def __len__(self) -> int:
@@ -131,8 +136,8 @@ class Sampler:
         self.rejected: Counter[str] = Counter()
         self._checked = False
         self._histogram: list[tuple[int, int]] | None = None
-        self._in_bucket: OrderedDict[int, list[str]] = OrderedDict()
-        self._kept, self._prefetched = 0, False
+        self._roots: Kept[list[str]] = Kept(_KEEP_TITLES, weight=len)
+        self._all_roots: dict[int, list[str]] | None = None  # a small graph's, read at once
         self._roots_lock = threading.Lock()
         self._profiles: Kept[EntityProfile] = Kept(_KEEP_ENTITIES)
         self._neighbours: Kept[list[tuple[Relation, str]]] = Kept(_KEEP_ENTITIES)
@@ -176,27 +181,19 @@ class Sampler:
         """The eligible roots of one ``bucket``, in a fixed order. Kept, up to
         ``_KEEP_TITLES`` titles (least recently used go); a small graph's are all read
         in one query at first use."""
-        with self._roots_lock:  # sampling threads share the sampler
-            return self._read_eligible_in(bucket)
+        if self.summary.stats.entities <= _PREFETCH_ENTITIES:
+            with self._roots_lock:  # sampling threads share the sampler: read once
+                if self._all_roots is None:
+                    self._all_roots = {}
+                    for r in self.backend.read(Q.ELIGIBLE_ALL, self._eligible_params()):
+                        self._all_roots.setdefault(int(r["bucket"]), []).append(r["title"])
+            return self._all_roots.get(bucket, [])
+        return self._roots.get(str(bucket), lambda: [r["title"] for r in self.backend.read(
+            Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, **self._eligible_params()})])
 
-    def _read_eligible_in(self, bucket: int) -> list[str]:
-        if not self._in_bucket and self.summary.stats.entities <= _PREFETCH_ENTITIES:
-            for r in self.backend.read(Q.ELIGIBLE_ALL, self._eligible_params()):
-                self._in_bucket.setdefault(int(r["bucket"]), []).append(r["title"])
-            self._prefetched = True
-        if self._prefetched:
-            return self._in_bucket.get(bucket, [])
-        hit = self._in_bucket.get(bucket)
-        if hit is None:
-            hit = [r["title"] for r in self.backend.read(
-                Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, **self._eligible_params()})]
-            self._in_bucket[bucket] = hit
-            self._kept += len(hit)
-            while self._kept > _KEEP_TITLES and len(self._in_bucket) > 1:
-                self._kept -= len(self._in_bucket.popitem(last=False)[1])
-        else:
-            self._in_bucket.move_to_end(bucket)
-        return hit
+    @property
+    def _prefetched(self) -> bool:
+        return self._all_roots is not None
 
     def pick_root(self, rng: random.Random) -> str:
         """Uniform over eligible entities, by rejection: a bucket uniformly, then a slot
