@@ -180,23 +180,31 @@ ORDER BY e.rand, title
 """
 _NEIGHBOUR = ("u.title AS title, u.stub AS stub, u.disambiguation AS disambiguation, "
               "u.n_facts AS n_facts, u.out_links AS out_links")
+# An entity's neighbours one way: at most $limit of them, a fixed sample (by the
+# neighbour's random key) where there are more, read in title order. A hub's 10^5
+# links with their sentences took 350 ms to read; the first 1,000 by key, 40 ms; typical reads are 20-300 rows.
+_SAMPLE = "WITH r, u ORDER BY u.rand, u.title LIMIT $limit"
 NEIGHBOURS_FACT_OUT = f"""
 MATCH (v:{E} {{title: $title}})-[r:{Rel.FACT}]->(u:{E})
+{_SAMPLE}
 RETURN r.key AS key, r.text AS text, {_NEIGHBOUR}
 ORDER BY key, title
 """
 NEIGHBOURS_FACT_IN = f"""
 MATCH (u:{E})-[r:{Rel.FACT}]->(v:{E} {{title: $title}})
+{_SAMPLE}
 RETURN r.key AS key, r.text AS text, {_NEIGHBOUR}
 ORDER BY key, title
 """
 NEIGHBOURS_LINK_OUT = f"""
 MATCH (v:{E} {{title: $title}})-[r:{Rel.LINKS_TO}]->(u:{E})
+{_SAMPLE}
 RETURN r.sentence AS sentence, r.anchor AS anchor, {_NEIGHBOUR}
 ORDER BY title
 """
 NEIGHBOURS_LINK_IN = f"""
 MATCH (u:{E})-[r:{Rel.LINKS_TO}]->(v:{E} {{title: $title}})
+{_SAMPLE}
 RETURN r.sentence AS sentence, r.anchor AS anchor, {_NEIGHBOUR}
 ORDER BY title
 """

@@ -197,14 +197,21 @@ def entity_facts(backend: GraphBackend, title: str) -> list[EntityFact]:
     return backend.read(Q.ENTITY_FACTS_OF, {"title": title})  # type: ignore[return-value]
 
 
-def neighbours(backend: GraphBackend, title: str, rel: Rel, direction: str) -> list[Neighbour]:
+NEIGHBOURS_READ = 300
+"""Neighbours read per entity and direction at most (graph.queries: a fixed sample)."""
+
+
+def neighbours(backend: GraphBackend, title: str, rel: Rel, direction: str,
+               limit: int = NEIGHBOURS_READ) -> list[Neighbour]:
     """The entities ``title`` reaches by ``rel`` edges going ``direction`` ("out": its
-    own edges; "in": edges to it), by title."""
+    own edges; "in": edges to it), by title; of a hub's, ``limit`` (a fixed sample:
+    enough to walk on and to name a few, at a bounded cost)."""
     query = _NEIGHBOUR_QUERIES.get((rel, direction))
     if query is None:
         raise GraphError(f"no neighbours query for {rel}/{direction}")
     empty = {"key": None, "text": None, "sentence": None, "anchor": None}
-    return [{**empty, **r} for r in backend.read(query, {"title": title})]  # type: ignore[misc]
+    return [{**empty, **r}  # type: ignore[misc]
+            for r in backend.read(query, {"title": title, "limit": limit})]
 
 
 def aliases_of(backend: GraphBackend, titles: Sequence[str]) -> dict[str, list[str]]:

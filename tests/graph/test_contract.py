@@ -13,7 +13,9 @@ import pytest
 from graph import queries as Q
 from graph import store
 from graph.backend import GraphBackend
+from graph.constraints import Kind, Predicate, candidates_query
 from graph.dialect import Dialect
+from graph.model import Rel
 from graph.schema import INDEXES, apply_schema
 from ingest.pipeline import rand_of
 
@@ -144,3 +146,34 @@ def test_every_query_is_known_and_rendered(loaded: GraphBackend) -> None:
         assert "$" in q or name.startswith(("COUNT_", "APPLIED_", "LIST_", "CLEAR_")), name
     other = Dialect.NEO4J if loaded.dialect is Dialect.FALKORDB else Dialect.FALKORDB
     assert Q.degree_update(loaded.dialect) != Q.degree_update(other)
+
+
+def test_neighbours_past_the_limit_are_a_fixed_sample(loaded: GraphBackend) -> None:
+    full = store.neighbours(loaded, "Riga", Rel.LINKS_TO, "out")
+    assert [r["title"] for r in full] == ["Daugava", "Latvia"]
+    rand = {t: store.entity(loaded, t)["rand"] for t in ("Daugava", "Latvia")}
+    lowest = min(rand, key=rand.__getitem__)
+    for _ in range(2):  # the same sample every time: the lowest random keys
+        assert [r["title"] for r in
+                store.neighbours(loaded, "Riga", Rel.LINKS_TO, "out", limit=1)] == [lowest]
+
+
+def test_candidates_bind_named_nodes_first(loaded: GraphBackend) -> None:
+    """Every named node is looked up before the walk: an intersection of several
+    still means all of them, and a name the graph lacks matches nothing."""
+    links = Predicate.of(Kind.LINKS_TO_NAMED, {"title": "Latvia"})
+    river = Predicate.of(Kind.LINKS_TO_NAMED, {"title": "Daugava"})
+    capital = Predicate.of(Kind.CATEGORY, {"name": "Capitals in Europe"})
+    linked = Predicate.of(Kind.LINKED_FROM_NAMED, {"title": TRICKY})
+    missing = Predicate.of(Kind.LINKS_TO_NAMED, {"title": "Nowhere"})
+
+    def titles(preds: list[Predicate]) -> list[str]:
+        q, params = candidates_query(preds, count=False)
+        return [r["title"] for r in loaded.read(q, {**params, "cap": 10})]
+
+    assert titles([links, river, capital, linked]) == ["Riga"]
+    assert titles([capital, linked, river, links]) == ["Riga"]
+    assert titles([links, missing]) == [] and titles([missing]) == []
+    assert titles([Predicate.of(Kind.RELATION, {"rel": Rel.FACT, "direction": "in",
+                                                "key": "capital", "title": "Latvia"}),
+                   capital]) == ["Riga"]
