@@ -181,8 +181,8 @@ ORDER BY e.rand, title
 _NEIGHBOUR = ("u.title AS title, u.stub AS stub, u.disambiguation AS disambiguation, "
               "u.n_facts AS n_facts, u.out_links AS out_links")
 # An entity's neighbours one way: at most $limit of them, a fixed sample (by the
-# neighbour's random key) where there are more, read in title order. A hub's 10^5
-# links with their sentences took 350 ms to read; the first 1,000 by key, 40 ms; typical reads are 20-300 rows.
+# neighbour's random key) where there are more, read in title order. At 1M entities
+# a hub's 10^5 links with their sentences took 350 ms to read; 1,000 of them, 40 ms.
 _SAMPLE = "WITH r, u ORDER BY u.rand, u.title LIMIT $limit"
 NEIGHBOURS_FACT_OUT = f"""
 MATCH (v:{E} {{title: $title}})-[r:{Rel.FACT}]->(u:{E})
@@ -405,13 +405,14 @@ WRITE_SUMMARY = f"""
 MERGE (s:{S} {{id: 'graph'}})
 SET s.version = $version, s.stats = $stats, s.fingerprint = $fingerprint,
     s.bucket_max = $bucket_max, s.bucket_top = $bucket_top, s.threshold = $threshold,
-    s.rows = $rows,
+    s.rows = $rows, s.roots = $roots,
     s.updated_at = $updated_at
 """
 LIST_SUMMARY = f"""
 MATCH (s:{S} {{id: 'graph'}})
 RETURN s.version AS version, s.stats AS stats, s.fingerprint AS fingerprint,
-       s.bucket_max AS bucket_max, s.bucket_top AS bucket_top, s.threshold AS threshold
+       s.bucket_max AS bucket_max, s.bucket_top AS bucket_top, s.threshold AS threshold,
+       s.roots AS roots
 """
 LIST_SELECTIVITY = f"MATCH (s:{SEL}) RETURN s.key AS key, s.n AS n"
 ELIGIBLE_ALL = f"""

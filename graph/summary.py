@@ -1,11 +1,14 @@
 """What the graph holds, kept by ingest so that readers need not scan for it.
 
-    (:Summary {id: "graph", version, stats, fingerprint, bucket_max, threshold})
+    (:Summary {id: "graph", version, stats, fingerprint, bucket_max, threshold, roots})
     (:Selectivity {key, n})   one per single-predicate count of at least ``threshold``
 
 ``stats`` are graph.store.GraphStats (as JSON); ``fingerprint`` their hash (it names
 the graph a tree was proven on); ``bucket_max`` the most entities in one ``bucket``
-(roots are drawn by rejection from it: synth.sampler.Sampler.pick_root). A Selectivity row is
+(roots are drawn by rejection from it: synth.sampler.Sampler.pick_root); ``roots`` how
+many entities of each bucket a tree may start from with the default eligibility
+(``ROOT_MIN_DEGREE``, any popularity; JSON, absent in summaries written before it), so
+the sampler draws a bucket by weight instead of by rejection. A Selectivity row is
 the exact answer of graph.constraints.candidates_query for one predicate (distinct
 non-disambiguation entities), kept only where it is large: a predicate whose key has
 no row matches fewer than ``threshold`` entities, and counting those is cheap.
@@ -38,6 +41,9 @@ from graph.store import GraphStats, graph_stats, write_rows
 SUMMARY_VERSION = 1
 THRESHOLD = 64
 """Selectivity rows are kept for counts of at least this many entities."""
+ROOT_MIN_DEGREE = 3
+"""The default eligibility of a root (facts plus links; synth.config.SynthConfig's
+default ``min_degree``), by which the summary counts each bucket's roots."""
 
 
 def fingerprint_of(stats: GraphStats) -> str:
@@ -82,6 +88,9 @@ class GraphSummary:
     """The highest ``bucket`` any entity has (buckets run 0..bucket_top)."""
     threshold: int = THRESHOLD
     selectivity: dict[str, int] = field(default_factory=dict)
+    roots: dict[int, int] | None = None
+    """Per bucket, its entities a tree may start from with the default eligibility
+    (ROOT_MIN_DEGREE, any popularity); None in a summary written before it."""
     stored: bool = True
     """False when computed live (no summary in the graph, or an old one)."""
     seconds: float = 0.0
@@ -125,7 +134,9 @@ def compute(backend: GraphBackend, threshold: int = THRESHOLD) -> GraphSummary:
     row = (backend.read(Q.COUNT_BUCKET_MAX) or [{}])[0]
     most, top = int(row.get("n") or 0), int(row.get("top") or 0)
     sel = dict(_selectivity_rows(backend, threshold, stats.entities, top))
-    return GraphSummary(stats, fingerprint_of(stats), most, top, threshold, sel,
+    roots = {int(r["bucket"]): int(r["n"]) for r in backend.read(Q.ELIGIBLE_BUCKETS, {
+        "min_degree": ROOT_MIN_DEGREE, "min_popularity": 0, "max_popularity": 1 << 62})}
+    return GraphSummary(stats, fingerprint_of(stats), most, top, threshold, sel, roots,
                         stored=False, seconds=time.perf_counter() - t0)
 
 
@@ -150,6 +161,7 @@ def refresh(backend: GraphBackend, threshold: int = THRESHOLD, batch_size: int =
         "fingerprint": s.fingerprint, "bucket_max": s.bucket_max, "bucket_top": s.bucket_top,
         "threshold": threshold,
         "rows": len(s.selectivity),
+        "roots": json.dumps(sorted((s.roots or {}).items())),
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     s.stored = True
     return s
@@ -176,6 +188,7 @@ def read_summary(backend: GraphBackend) -> GraphSummary:
     raw.pop("facts", None)  # derived
     stats = GraphStats(**raw)
     sel = {x["key"]: int(x["n"]) for x in backend.read(Q.LIST_SELECTIVITY)}
+    roots = ({int(b): int(n) for b, n in json.loads(r["roots"])} if r.get("roots") else None)
     return GraphSummary(stats, r["fingerprint"], int(r["bucket_max"]), int(r["bucket_top"]),
-                        int(r["threshold"]), sel, stored=True,
+                        int(r["threshold"]), sel, roots, stored=True,
                         seconds=time.perf_counter() - t0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graph.summary import ROOT_MIN_DEGREE
 from synth.errors import SynthError
 
 SHAPES = ("deep", "wide")
@@ -20,7 +21,7 @@ class SynthConfig:
     """No single constraint may match fewer than this many entities on its own."""
     shape: str = "deep"
     """'deep': each new entity hangs below the last; 'wide': all hang below the root."""
-    min_degree: int = 3
+    min_degree: int = ROOT_MIN_DEGREE
     """A root needs at least this many facts plus links."""
     min_popularity: int = 0
     """A root needs at least this many in-links (a popularity band, with the next)."""

@@ -48,29 +48,31 @@ class Counts:
             n = self.summary.count(preds[0], self.cap)
             self.looked_up += n is not None
         if n is None:
-            q, params = candidates_query(preds, sizes=self._size)
+            q, params = candidates_query(preds, sizes=self.size)
             self.queries += 1
             n = int(self.backend.read(q, {**params, "cap": self.cap})[0]["n"])
         self.cache[key] = n
         return n
 
-    def _size(self, p: Predicate) -> int | None:
+    def size(self, p: Predicate) -> int | None:
+        """How many entities ``p`` matches alone (at most the cap), where the summary
+        knows it; None means small (or no summary)."""
         return None if self.summary is None else self.summary.count(p, self.cap)
 
     def known(self, preds: list[Predicate]) -> int:
         """The count of ``preds`` for the record: the summary's where it holds one
         (one predicate), else counted."""
-        n = self._size(preds[0]) if len(set(preds)) == 1 else None
+        n = self.size(preds[0]) if len(set(preds)) == 1 else None
         return self.count(preds) if n is None else n
 
     def at_least(self, preds: list[Predicate], k: int) -> bool:
         """Whether ``preds`` match at least ``k`` entities (reads at most ``k``)."""
-        q, params = candidates_query(preds, sizes=self._size)
+        q, params = candidates_query(preds, sizes=self.size)
         self.queries += 1
         return int(self.backend.read(q, {**params, "cap": k})[0]["n"]) >= k
 
     def titles(self, preds: list[Predicate], cap: int = 2) -> list[str]:
-        q, params = candidates_query(preds, count=False, sizes=self._size)
+        q, params = candidates_query(preds, count=False, sizes=self.size)
         self.queries += 1
         return [r["title"] for r in self.backend.read(q, {**params, "cap": cap})]
 

@@ -169,7 +169,8 @@ def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | No
     tree.checks = check_tree(backend, tree, config.k, config.cap, checker)
     if not tree.checks["ok"]:
         raise Rejected("check_failed:" + tree.checks["failed"][0].split(":")[0])
-    tree.solver = solve(backend, tree.public())
+    tree.solver = solve(backend, tree.public(),
+                        None if checker is None else checker.size)
     tree.solver["agreed"] = tree.solver.get("answer") == tree.answer
     if not tree.solver["agreed"]:
         raise Rejected("solver_disagrees")

@@ -12,6 +12,8 @@ own, which the proof (synth.checks) and the solver use without the sampler.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 import re
 import threading
@@ -25,7 +27,7 @@ from graph.backend import GraphBackend
 from graph.constraints import Predicate
 from graph.model import Rel
 from graph.schema import needs_fact_buckets
-from graph.summary import GraphSummary, read_summary
+from graph.summary import ROOT_MIN_DEGREE, GraphSummary, read_summary
 from synth.blur import EntityProfile, profile
 from synth.claims import claim_vp, obj_form, subj_form
 from synth.config import MAX_VERTICES, SHAPES, Rejected, SynthConfig
@@ -139,6 +141,7 @@ class Sampler:
         self._roots: Kept[list[str]] = Kept(_KEEP_TITLES, weight=len)
         self._all_roots: dict[int, list[str]] | None = None  # a small graph's, read at once
         self._roots_lock = threading.Lock()
+        self._weights = self._root_weights()
         self._profiles: Kept[EntityProfile] = Kept(_KEEP_ENTITIES)
         self._neighbours: Kept[list[tuple[Relation, str]]] = Kept(_KEEP_ENTITIES)
         self._links: Kept[list[store.Neighbour]] = Kept(2 * _KEEP_ENTITIES)
@@ -200,8 +203,12 @@ class Sampler:
         among as many as the fullest bucket holds (graph.summary keeps that number); a
         slot past the bucket's eligible entities draws again. No scan of the graph.
         Where few entities are eligible (a narrow popularity band), after 64 misses it
-        weighs buckets by their eligible entities, counted once."""
+        weighs buckets by their eligible entities, counted once. With the default
+        eligibility on a large graph, the summary's count of each bucket's roots
+        weighs the buckets (one read per root, no misses)."""
         self.check_request()
+        if self._weights is not None and not self._prefetched:
+            return self._pick_weighed(rng)
         top, most = self.summary.bucket_top, max(1, self.summary.bucket_max)
         for _ in range(64):
             titles = self._eligible_in(rng.randrange(top + 1))
@@ -214,6 +221,27 @@ class Sampler:
         (bucket, _), = rng.choices(self._histogram, weights=[n for _, n in self._histogram])
         titles = self._eligible_in(bucket)
         return titles[rng.randrange(len(titles))]
+
+    def _pick_weighed(self, rng: random.Random) -> str:
+        """A bucket by its share of the roots (the summary's counts), then one of them."""
+        buckets, cumulative = self._weights  # type: ignore[misc]
+        i = bisect.bisect_right(cumulative, rng.randrange(cumulative[-1]))
+        titles = self._eligible_in(buckets[i])
+        if not titles:
+            raise SynthError(f"the graph's summary counts roots in bucket {buckets[i]} "
+                             "that the graph does not hold: it is stale",
+                             hint="run `hcsp graph migrate --refresh-summary`")
+        return titles[rng.randrange(len(titles))]
+
+    def _root_weights(self) -> tuple[list[int], list[int]] | None:
+        """The summary's roots per bucket, cumulated, where they count the roots this
+        configuration asks for (the default eligibility); else None."""
+        c, roots = self.config, self.summary.roots
+        if (not roots or c.min_degree != ROOT_MIN_DEGREE or c.min_popularity > 0
+                or c.max_popularity < self.summary.stats.entities):
+            return None
+        buckets = sorted(b for b, n in roots.items() if n > 0)
+        return buckets, list(itertools.accumulate(roots[b] for b in buckets))
 
     def profile(self, title: str) -> EntityProfile:
         return self._profiles.get(title, lambda: profile(

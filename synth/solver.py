@@ -5,14 +5,18 @@ lead it to exactly the answer; the result is stored with the tree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graph.backend import GraphBackend
 from graph.constraints import Predicate, candidates_query
 
 
-def solve(backend: GraphBackend, public_tree: dict[str, Any]) -> dict[str, Any]:
-    """Resolve ``public_tree`` (Tree.public()); return the answer and each step."""
+def solve(backend: GraphBackend, public_tree: dict[str, Any],
+          sizes: Callable[[Predicate], int | None] | None = None) -> dict[str, Any]:
+    """Resolve ``public_tree`` (Tree.public()); return the answer and each step.
+    ``sizes``: how many entities a predicate matches alone, where known (the graph's
+    summary): only the order in which each query walks, never its answer."""
     verts = {v["id"]: v for v in public_tree["vertices"]}
     children: dict[int, list[dict[str, Any]]] = {i: [] for i in verts}
     depth: dict[int, int] = {}
@@ -34,7 +38,7 @@ def solve(backend: GraphBackend, public_tree: dict[str, Any]) -> dict[str, Any]:
                 preds.append(Predicate.of("relation", {
                     "rel": rel["rel"], "direction": rel["direction"], "key": rel["key"] or "",
                     "title": resolved[c["id"]]}))
-        q, params = candidates_query(preds, count=False)
+        q, params = candidates_query(preds, count=False, sizes=sizes)
         found = [r["title"] for r in backend.read(q, {**params, "cap": 3})]
         steps.append({"vertex": v["id"], "candidates": found})
         if len(found) != 1:

@@ -103,8 +103,9 @@ def test_fingerprint_and_stats_are_the_graphs_and_survive_a_lost_summary(
     try:
         lost = S.read_summary(ltg)
         assert not lost.stored
-        assert (lost.fingerprint, lost.selectivity, lost.bucket_max, lost.bucket_top) == (
-            s.fingerprint, s.selectivity, s.bucket_max, s.bucket_top)
+        assert (lost.fingerprint, lost.selectivity, lost.bucket_max, lost.bucket_top,
+                lost.roots) == (s.fingerprint, s.selectivity, s.bucket_max, s.bucket_top,
+                                s.roots)
     finally:
         S.refresh(ltg)
     assert S.read_summary(ltg).stored
@@ -124,13 +125,21 @@ def test_a_sampler_on_a_summarized_graph_scans_nothing(ltg: FalkorBackend,
     assert sampler.summary.stored
 
 
-@pytest.mark.parametrize("prefetch", [True, False])
-def test_roots_are_drawn_uniformly_from_the_eligible(ltg: FalkorBackend, prefetch: bool,
+@pytest.mark.parametrize("draw", ["prefetch", "weighed", "rejection"])
+def test_roots_are_drawn_uniformly_from_the_eligible(ltg: FalkorBackend, draw: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    if not prefetch:  # as on a large graph: bucket by bucket, on demand
+    """All at once (a small graph), or bucket by bucket as on a large graph: weighed
+    by the summary's roots per bucket, or by rejection (an older summary, or another
+    eligibility than the one the summary counts)."""
+    prefetch = draw == "prefetch"
+    if not prefetch:
         monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
     cfg = SynthConfig(vertices=5)
-    sampler = Sampler(ltg, cfg)
+    summary = S.read_summary(ltg)
+    if draw == "rejection":
+        summary.roots = None
+    sampler = Sampler(ltg, cfg, summary)
+    assert (sampler._weights is not None) is (draw != "rejection")
     eligible = [r["title"] for b in range(sampler.summary.bucket_top + 1)
                 for r in ltg.read(Q.ELIGIBLE_IN_BUCKET, {
                     "bucket": b, "min_degree": cfg.min_degree, "min_popularity": 0,
@@ -145,6 +154,8 @@ def test_roots_are_drawn_uniformly_from_the_eligible(ltg: FalkorBackend, prefetc
     expected = draws / len(eligible)
     chi2 = sum((seen.get(t, 0) - expected) ** 2 / expected for t in eligible)
     assert chi2 < 1.2 * len(eligible), chi2
+    if draw == "weighed":  # the summary counts exactly the eligible ones
+        assert sum(summary.roots.values()) == len(eligible)  # type: ignore[union-attr]
 
 
 def test_a_narrow_band_falls_back_to_weighing_buckets(ltg: FalkorBackend) -> None:
