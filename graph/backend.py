@@ -117,8 +117,11 @@ class FalkorBackend:
         for the 1M synthetic graph's links): here, not inside the first sampled tree
         or request."""
         t0 = time.monotonic()
-        for r in self._run(_REL_TYPES, None, True):
-            self._run(f"MATCH ()-[r:`{r['t']}`]->() RETURN 1 AS ok LIMIT 1", None, True)
+        try:
+            for r in self._run(_REL_TYPES, None, True):
+                self._run(f"MATCH ()-[r:`{r['t']}`]->() RETURN 1 AS ok LIMIT 1", None, True)
+        except (GraphUnavailable, QueryError) as e:  # only a head start: never fatal here
+            log.warning("could not warm the embedded engine at %s: %s", self.uri, e)
         return time.monotonic() - t0
 
     def _run(self, query: str, params: dict[str, Any] | None,

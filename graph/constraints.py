@@ -135,7 +135,6 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
     patterns come first. The order never changes the answer.
     """
     params: dict[str, Any] = {}
-    heads: list[str] = []  # the named nodes, looked up first
     lines: list[str] = []
 
     def rank(ip: tuple[int, Predicate]) -> tuple[int, int, int]:
@@ -155,7 +154,7 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
 
     ordered = sorted(enumerate(preds), key=rank)
     named = {i for i, p in ordered if anchor(i, p) is not None}
-    heads = [f"MATCH {anchor(i, p)}" for i, p in enumerate(preds) if i in named]
+    heads = [f"MATCH {anchor(i, p)}" for i, p in enumerate(preds) if i in named]  # first
     for n, (i, p) in enumerate(ordered):
         first = n == 0
         later_named = [f"a{j}" for j, _ in ordered[n + 1:] if j in named]

@@ -183,7 +183,8 @@ _NEIGHBOUR = ("u.title AS title, u.stub AS stub, u.disambiguation AS disambiguat
 # An entity's neighbours one way: at most $limit of them, a fixed sample (by the
 # neighbour's random key) where there are more, read in title order. At 1M entities
 # a hub's 10^5 links with their sentences took 350 ms to read; 1,000 of them, 40 ms.
-_SAMPLE = "WITH r, u ORDER BY u.rand, u.title LIMIT $limit"
+# Ordered by the edge's key too: one entity may name another under two infobox keys.
+_SAMPLE = "WITH r, u ORDER BY u.rand, u.title, r.key LIMIT $limit"
 NEIGHBOURS_FACT_OUT = f"""
 MATCH (v:{E} {{title: $title}})-[r:{Rel.FACT}]->(u:{E})
 {_SAMPLE}

@@ -5,7 +5,7 @@
 
 ``stats`` are graph.store.GraphStats (as JSON); ``fingerprint`` their hash (it names
 the graph a tree was proven on); ``bucket_max`` the most entities in one ``bucket``
-(roots are drawn by rejection from it: synth.sampler.Sampler.pick_root); ``roots`` how
+(where roots are drawn by rejection: synth.sampler.Sampler.pick_root); ``roots`` how
 many entities of each bucket a tree may start from with the default eligibility
 (``ROOT_MIN_DEGREE``, any popularity; JSON, absent in summaries written before it), so
 the sampler draws a bucket by weight instead of by rejection. A Selectivity row is

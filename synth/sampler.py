@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import logging
 import random
 import re
 import threading
@@ -42,6 +43,7 @@ _NOT_A_THING = re.compile(r"^(?:Lists? of|Index of|Outline of|Glossary of|Timeli
                           r"Bibliography of|Sarakstu?s?\b)", re.I)
 __all__ = ["MAX_VERTICES", "SHAPES", "Counts", "Rejected", "Sampler", "SynthConfig",
            "constraint_pred", "fact_relation", "link_relation", "relation_pred"]
+log = logging.getLogger(__name__)
 _PREFETCH_ENTITIES = 200_000  # up to here, every eligible root is read at once (one scan)
 _KEEP_TITLES = 500_000  # eligible roots kept in memory, by bucket
 _KEEP_ENTITIES = 50_000  # profiles and neighbours kept (a long-lived API sampler)
@@ -199,16 +201,25 @@ class Sampler:
         return self._all_roots is not None
 
     def pick_root(self, rng: random.Random) -> str:
-        """Uniform over eligible entities, by rejection: a bucket uniformly, then a slot
-        among as many as the fullest bucket holds (graph.summary keeps that number); a
-        slot past the bucket's eligible entities draws again. No scan of the graph.
-        Where few entities are eligible (a narrow popularity band), after 64 misses it
-        weighs buckets by their eligible entities, counted once. With the default
-        eligibility on a large graph, the summary's count of each bucket's roots
-        weighs the buckets (one read per root, no misses)."""
+        """Uniform over eligible entities. On a large graph, with the default
+        eligibility and a summary that counts each bucket's roots: a bucket by its
+        share of them, then one of its roots (one read, no misses). Otherwise by
+        rejection: a bucket uniformly, then a slot among as many as the fullest bucket
+        holds (graph.summary keeps that number); a slot past the bucket's eligible
+        entities draws again. No scan of the graph. Where few entities are eligible
+        (a narrow popularity band), after 64 misses it weighs buckets by their
+        eligible entities, counted once. Which way is fixed when the sampler is made,
+        so a seed draws the same root however much the sampler has read before."""
         self.check_request()
-        if self._weights is not None and not self._prefetched:
-            return self._pick_weighed(rng)
+        if self._weights is not None:
+            buckets, cumulative = self._weights
+            bucket = buckets[bisect.bisect_right(cumulative, rng.randrange(cumulative[-1]))]
+            titles = self._eligible_in(bucket)
+            if titles:
+                return titles[rng.randrange(len(titles))]
+            log.warning("the graph's summary counts roots in bucket %d, which holds none "
+                        "now: it is stale (run `hcsp graph migrate --refresh-summary`); "
+                        "drawing this root by rejection", bucket)
         top, most = self.summary.bucket_top, max(1, self.summary.bucket_max)
         for _ in range(64):
             titles = self._eligible_in(rng.randrange(top + 1))
@@ -222,22 +233,13 @@ class Sampler:
         titles = self._eligible_in(bucket)
         return titles[rng.randrange(len(titles))]
 
-    def _pick_weighed(self, rng: random.Random) -> str:
-        """A bucket by its share of the roots (the summary's counts), then one of them."""
-        buckets, cumulative = self._weights  # type: ignore[misc]
-        i = bisect.bisect_right(cumulative, rng.randrange(cumulative[-1]))
-        titles = self._eligible_in(buckets[i])
-        if not titles:
-            raise SynthError(f"the graph's summary counts roots in bucket {buckets[i]} "
-                             "that the graph does not hold: it is stale",
-                             hint="run `hcsp graph migrate --refresh-summary`")
-        return titles[rng.randrange(len(titles))]
-
     def _root_weights(self) -> tuple[list[int], list[int]] | None:
         """The summary's roots per bucket, cumulated, where they count the roots this
-        configuration asks for (the default eligibility); else None."""
+        configuration asks for (the default eligibility) and the graph is too large
+        to read every root at once; else None."""
         c, roots = self.config, self.summary.roots
-        if (not roots or c.min_degree != ROOT_MIN_DEGREE or c.min_popularity > 0
+        if (not roots or self.summary.stats.entities <= _PREFETCH_ENTITIES
+                or c.min_degree != ROOT_MIN_DEGREE or c.min_popularity > 0
                 or c.max_popularity < self.summary.stats.entities):
             return None
         buckets = sorted(b for b, n in roots.items() if n > 0)

@@ -139,7 +139,7 @@ def test_roots_are_drawn_uniformly_from_the_eligible(ltg: FalkorBackend, draw: s
     if draw == "rejection":
         summary.roots = None
     sampler = Sampler(ltg, cfg, summary)
-    assert (sampler._weights is not None) is (draw != "rejection")
+    assert (sampler._weights is not None) is (draw == "weighed")
     eligible = [r["title"] for b in range(sampler.summary.bucket_top + 1)
                 for r in ltg.read(Q.ELIGIBLE_IN_BUCKET, {
                     "bucket": b, "min_degree": cfg.min_degree, "min_popularity": 0,
@@ -198,3 +198,34 @@ def test_no_summary_is_written_while_an_ingest_holds_the_graph(ltg: FalkorBacken
         if not S.read_summary_stored(ltg):
             S.refresh(ltg)
     assert S.read_summary_stored(ltg)
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_a_seed_draws_the_same_root_however_used_the_sampler_is(
+        ltg: FalkorBackend, prefetch: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not prefetch:
+        monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
+    used = Sampler(ltg, SynthConfig(vertices=5))
+    for seed in range(30):
+        used.pick_root(random.Random(1000 + seed))
+    for seed in range(10):
+        fresh = Sampler(ltg, SynthConfig(vertices=5))
+        assert fresh.pick_root(random.Random(seed)) == used.pick_root(random.Random(seed))
+
+
+def test_a_stale_count_of_roots_draws_by_rejection(ltg: FalkorBackend,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
+    summary = S.read_summary(ltg)
+    assert summary.roots
+    empty = summary.bucket_top + 1  # a bucket no entity has
+    summary.roots = {empty: 10**6}  # as if the graph had lost every root since
+    sampler = Sampler(ltg, SynthConfig(vertices=5), summary)
+    eligible = {r["title"] for b in range(summary.bucket_top + 1)
+                for r in ltg.read(Q.ELIGIBLE_IN_BUCKET, {
+                    "bucket": b, "min_degree": 3, "min_popularity": 0,
+                    "max_popularity": 10**12})}
+    with caplog.at_level("WARNING"):
+        assert sampler.pick_root(random.Random(0)) in eligible
+    assert "stale" in caplog.text
