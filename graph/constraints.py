@@ -146,7 +146,7 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
 
     def anchor(i: int, p: Predicate) -> str | None:
         if p.kind == Kind.RELATION:
-            return f"(a{i}:{E} {{title: $x{i}}})"
+            return _ENTITY_ANCHOR.format(i=i)
         if p.kind not in _CLAUSES:
             raise GraphError(f"unknown constraint kind {p.kind!r}")
         node = _CLAUSES[p.kind][0]
