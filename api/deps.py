@@ -26,14 +26,22 @@ class GraphHandle:
     until it is back; no restart of the API is needed. An embedded engine that this
     handle starts is also supervised: restarted when it dies (graph.embedded). One that
     ``hcsp serve``'s parent process started is supervised there; one that runs on its
-    own (``hcsp graph start``, Neo4j) is only reconnected to."""
+    own (``hcsp graph start``, Neo4j) is only reconnected to.
 
-    def __init__(self, settings: Settings, uri: str | None = None) -> None:
+    The once-a-second limit holds while the engine is as it was at the failed try: an
+    embedded engine that has come back since (another pid, or running now) is tried at
+    once. Otherwise a worker that tried while its parent was restarting the engine
+    answered 503 for up to a second after the others were serving again."""
+
+    def __init__(self, settings: Settings, uri: str | None = None, *,
+                 retry_every: float = 1.0) -> None:
         self.settings = settings
         self.uri = uri or settings.graph_uri
+        self.retry_every = retry_every
         self._backend: GraphBackend | None = None
         self._lock = threading.Lock()
         self._last_try = 0.0
+        self._engine_at_try: tuple[object, ...] | None = None
         self.last_error: str | None = None
 
     def get(self) -> GraphBackend:
@@ -42,10 +50,12 @@ class GraphHandle:
             return self._backend
         with self._lock:
             if self._backend is None:
-                if time.monotonic() - self._last_try < 1.0 and self.last_error:
+                engine = self._engine_state()
+                if (self.last_error and engine == self._engine_at_try
+                        and time.monotonic() - self._last_try < self.retry_every):
                     raise GraphUnavailable(f"the graph is unavailable: {self.last_error}",
                                            hint="retry shortly; see /readyz")
-                self._last_try = time.monotonic()
+                self._last_try, self._engine_at_try = time.monotonic(), engine
                 s = self.settings
                 try:
                     backend = open_backend(self.uri, user=s.neo4j_user,
@@ -57,6 +67,15 @@ class GraphHandle:
                     raise
                 self._backend, self.last_error = backend, None
         return self._backend
+
+    def _engine_state(self) -> tuple[object, ...]:
+        """What says the engine changed: its pid and whether it runs (a state file
+        read for the embedded engine; constant for Neo4j)."""
+        try:
+            info = engine_info(self.uri)
+        except (OSError, ValueError):
+            return ()
+        return (info.get("running"), info.get("pid"), info.get("restarts"))
 
     def check(self) -> None:
         """Ping the graph; GraphUnavailable if it does not answer."""

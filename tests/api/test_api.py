@@ -248,6 +248,36 @@ def test_graph_down_is_503_and_recovers_without_restart(client: TestClient,
     assert client.get("/v1/questions").status_code == 200
 
 
+def test_a_handle_tries_again_at_once_when_the_engine_came_back(api_graph: Path) -> None:
+    """A worker of `hcsp serve` that first opens the graph while its parent restarts the
+    engine fails; once the engine is back it opens it on the next request, not only
+    after the once-a-second limit (which still holds while nothing has changed)."""
+    from api.deps import GraphHandle
+    from graph.embedded import _me
+    from graph.errors import GraphUnavailable
+
+    engine = EmbeddedEngine(api_graph)
+    pid = engine.status().pid
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    while engine.status().running:
+        time.sleep(0.01)
+    engine.update_state(supervisor=_me())  # as if a live parent were restarting it
+    handle = GraphHandle(settings_for(api_graph), retry_every=60.0)
+    try:
+        with pytest.raises(GraphUnavailable, match="being restarted by its supervisor"):
+            handle.get()
+        with pytest.raises(GraphUnavailable, match=r"^the graph is unavailable: the "):
+            handle.get()  # nothing changed: not tried again within the limit
+        engine.start(detached=True)  # back, under another pid
+        assert engine.status().pid != pid
+        handle.check()
+        assert handle.last_error is None
+    finally:
+        handle.close()
+        engine.start(detached=True)  # (the module's other tests need it running)
+
+
 def test_neo4j_down_at_start(tmp_path: Path) -> None:
     app = create_app(Settings(graph_uri="bolt://127.0.0.1:1", neo4j_password="x"))
     with TestClient(app) as c:
