@@ -34,24 +34,35 @@ class Counts:
         self.cap = cap
         self.summary = summary
         self.lookup = lookup
-        self.cache: dict[frozenset[Predicate], int] = {}
+        # A set's count, and the cap it was counted under: exact when below that cap,
+        # else only "at least the cap".
+        self.cache: dict[frozenset[Predicate], tuple[int, int]] = {}
         self.queries = 0
         self.looked_up = 0
 
-    def count(self, preds: list[Predicate]) -> int:
+    def count(self, preds: list[Predicate], cap: int | None = None) -> int:
+        """How many entities match every predicate, counting at most ``cap`` (the run's
+        cap by default, never more): a result equal to ``cap`` means "at least that".
+
+        A caller that only needs to know whether a count is below some bound (the
+        sampler, comparing a constraint with the best one so far) passes the bound: the
+        engine stops at it instead of reading every match of a large set."""
+        cap = self.cap if cap is None else max(0, min(cap, self.cap))
         key = frozenset(preds)
         hit = self.cache.get(key)
-        if hit is not None:
-            return hit
+        if hit is not None and (hit[0] < hit[1] or hit[1] >= cap):
+            return min(hit[0], cap)
         n = None
         if self.summary is not None and self.lookup and len(key) == 1:
             n = self.summary.count(preds[0], self.cap)
             self.looked_up += n is not None
-        if n is None:
-            q, params = candidates_query(preds, sizes=self.size)
-            self.queries += 1
-            n = int(self.backend.read(q, {**params, "cap": self.cap})[0]["n"])
-        self.cache[key] = n
+            if n is not None:
+                self.cache[key] = (n, self.cap)
+                return min(n, cap)
+        q, params = candidates_query(preds, sizes=self.size)
+        self.queries += 1
+        n = int(self.backend.read(q, {**params, "cap": cap})[0]["n"])
+        self.cache[key] = (n, cap)
         return n
 
     def size(self, p: Predicate) -> int | None:

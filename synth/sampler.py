@@ -440,7 +440,10 @@ class Sampler:
                     or self._initial_used(tree, chosen))):
                 continue
             tried += 1
-            m = self.counts.count(base + [constraint_pred(x) for x in (*chosen, c)])
+            # Counted only up to what it must beat: a count that reaches the bound is
+            # rejected whatever it is, so the engine stops there (same choice, fewer rows).
+            bound = n if best is None else best[1]
+            m = self.counts.count(base + [constraint_pred(x) for x in (*chosen, c)], bound)
             if not 1 <= m < n or (best is not None and m >= best[1]):
                 continue
             if is_root and self._root_literals_unique([*chosen, c]):
@@ -455,4 +458,4 @@ class Sampler:
             for v in tree.vertices)
 
     def _root_literals_unique(self, constraints: list[Constraint]) -> bool:
-        return self.counts.count([constraint_pred(c) for c in constraints]) <= 1
+        return self.counts.count([constraint_pred(c) for c in constraints], 2) <= 1

@@ -114,6 +114,35 @@ def test_looked_up_and_in_memory_counts_change_nothing(ltg: FalkorBackend) -> No
     assert ra.queries < rb.queries
 
 
+def test_bounded_counts_change_nothing(ltg: FalkorBackend) -> None:
+    """The sampler counts a candidate set only up to the count it must beat; counting
+    every set in full gives the same trees, byte for byte."""
+
+    class FullCounts(Counts):
+        def count(self, preds: list, cap: int | None = None) -> int:
+            n = super().count(preds)
+            return n if cap is None else min(n, cap)
+
+    cfg = SynthConfig(vertices=6)
+    full = Sampler(ltg, cfg)
+    full.counts = FullCounts(ltg, cfg.cap, full.summary)
+    a, _ = synthesize(ltg, cfg, count=6, seed=33)
+    b, _ = synthesize(ltg, cfg, count=6, seed=33, sampler=full)
+    assert [t.to_json() for t in a] == [t.to_json() for t in b] and len(a) == 6
+
+
+def test_a_bounded_count_is_cached_as_a_lower_bound(ltg: FalkorBackend) -> None:
+    counts = Counts(ltg, 10_000)
+    total = counts.count([])  # every entity
+    assert 3 < total < 10_000 and counts.queries == 1
+    counts = Counts(ltg, 10_000)
+    assert counts.count([], 3) == 3 and counts.queries == 1  # "at least 3"
+    assert counts.count([], 2) == 2 and counts.queries == 1  # known from the cache
+    assert counts.count([]) == total and counts.queries == 2  # more is asked: counted
+    assert counts.count([], 3) == 3 and counts.count([], 10**9) == total
+    assert counts.queries == 2  # exact now: every bound is answered from the cache
+
+
 def test_provenance_and_evidence(batches: dict[tuple[int, str], list[Tree]]) -> None:
     for tree in all_trees(batches):
         rec = export_record(tree)
