@@ -134,8 +134,8 @@ def compute(backend: GraphBackend, threshold: int = THRESHOLD) -> GraphSummary:
     row = (backend.read(Q.COUNT_BUCKET_MAX) or [{}])[0]
     most, top = int(row.get("n") or 0), int(row.get("top") or 0)
     sel = dict(_selectivity_rows(backend, threshold, stats.entities, top))
-    roots = {int(r["bucket"]): int(r["n"]) for r in backend.read(Q.ELIGIBLE_BUCKETS, {
-        "min_degree": ROOT_MIN_DEGREE, "min_popularity": 0, "max_popularity": 1 << 62})}
+    roots = {int(r["bucket"]): int(r["n"]) for r in backend.read(
+        Q.ELIGIBLE_BUCKETS_ANY_POPULARITY, {"min_degree": ROOT_MIN_DEGREE})}
     return GraphSummary(stats, fingerprint_of(stats), most, top, threshold, sel, roots,
                         stored=False, seconds=time.perf_counter() - t0)
 

@@ -21,6 +21,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from graph import queries as Q
 from graph import store
@@ -182,6 +183,15 @@ class Sampler:
         return {"min_degree": c.min_degree, "min_popularity": c.min_popularity,
                 "max_popularity": c.max_popularity}
 
+    def _read_eligible(self, banded: str, any_popularity: str,
+                       **params: int) -> list[dict[str, Any]]:
+        """Rows of an eligibility query: ``any_popularity`` (without the band's two
+        comparisons, which cost as much again) where the band admits every entity."""
+        c, stats = self.config, self.summary.stats
+        if c.min_popularity <= 0 and c.max_popularity >= max(stats.links, stats.entities):
+            return self.backend.read(any_popularity, {"min_degree": c.min_degree, **params})
+        return self.backend.read(banded, {**self._eligible_params(), **params})
+
     def _eligible_in(self, bucket: int) -> list[str]:
         """The eligible roots of one ``bucket``, in a fixed order. Kept, up to
         ``_KEEP_TITLES`` titles (least recently used go); a small graph's are all read
@@ -190,11 +200,12 @@ class Sampler:
             with self._roots_lock:  # sampling threads share the sampler: read once
                 if self._all_roots is None:
                     self._all_roots = {}
-                    for r in self.backend.read(Q.ELIGIBLE_ALL, self._eligible_params()):
+                    for r in self._read_eligible(Q.ELIGIBLE_ALL,
+                                                 Q.ELIGIBLE_ALL_ANY_POPULARITY):
                         self._all_roots.setdefault(int(r["bucket"]), []).append(r["title"])
             return self._all_roots.get(bucket, [])
-        return self._roots.get(str(bucket), lambda: [r["title"] for r in self.backend.read(
-            Q.ELIGIBLE_IN_BUCKET, {"bucket": bucket, **self._eligible_params()})])
+        return self._roots.get(str(bucket), lambda: [r["title"] for r in self._read_eligible(
+            Q.ELIGIBLE_IN_BUCKET, Q.ELIGIBLE_IN_BUCKET_ANY_POPULARITY, bucket=bucket)])
 
     @property
     def _prefetched(self) -> bool:
@@ -227,7 +238,7 @@ class Sampler:
             if slot < len(titles):
                 return titles[slot]
         if self._histogram is None:
-            rows = self.backend.read(Q.ELIGIBLE_BUCKETS, self._eligible_params())
+            rows = self._read_eligible(Q.ELIGIBLE_BUCKETS, Q.ELIGIBLE_BUCKETS_ANY_POPULARITY)
             self._histogram = [(int(r["bucket"]), int(r["n"])) for r in rows]
         (bucket, _), = rng.choices(self._histogram, weights=[n for _, n in self._histogram])
         titles = self._eligible_in(bucket)

@@ -144,6 +144,10 @@ def test_roots_are_drawn_uniformly_from_the_eligible(ltg: FalkorBackend, draw: s
                 for r in ltg.read(Q.ELIGIBLE_IN_BUCKET, {
                     "bucket": b, "min_degree": cfg.min_degree, "min_popularity": 0,
                     "max_popularity": cfg.max_popularity})]
+    any_popularity = [r["title"] for b in range(sampler.summary.bucket_top + 1)
+                      for r in ltg.read(Q.ELIGIBLE_IN_BUCKET_ANY_POPULARITY, {
+                          "bucket": b, "min_degree": cfg.min_degree})]
+    assert any_popularity == eligible  # the default band is no band (its faster query)
     rng = random.Random(7)
     draws = 20 * len(eligible)
     seen = Counter(sampler.pick_root(rng) for _ in range(draws))
