@@ -22,16 +22,18 @@ from hcsp.settings import Settings
 
 class GraphHandle:
     """The API's one connection. If the graph is down at start or goes down later,
-    requests get 503 (with Retry-After) and the handle retries (at most once a second)
-    until it is back; no restart of the API is needed. An embedded engine that this
-    handle starts is also supervised: restarted when it dies (graph.embedded). One that
-    ``hcsp serve``'s parent process started is supervised there; one that runs on its
-    own (``hcsp graph start``, Neo4j) is only reconnected to.
+    requests get 503 (with Retry-After) and the handle retries (at most once every
+    ``retry_every`` seconds, 1 by default) until it is back; no restart of the API is
+    needed. An embedded engine that this handle starts is also supervised: restarted
+    when it dies (graph.embedded). One that ``hcsp serve``'s parent process started is
+    supervised there; one that runs on its own (``hcsp graph start``, Neo4j) is only
+    reconnected to.
 
-    The once-a-second limit holds while the engine is as it was at the failed try: an
-    embedded engine that has come back since (another pid, or running now) is tried at
-    once. Otherwise a worker that tried while its parent was restarting the engine
-    answered 503 for up to a second after the others were serving again."""
+    That limit holds while the engine is as it was at the failed try: an embedded
+    engine that has come back since (another pid, or running now), or whose supervisor
+    went away or gave up (this handle may start it now), is tried at once. Otherwise a
+    worker that tried while its parent was restarting the engine answered 503 for up
+    to a second after the others were serving again."""
 
     def __init__(self, settings: Settings, uri: str | None = None, *,
                  retry_every: float = 1.0) -> None:
@@ -61,7 +63,11 @@ class GraphHandle:
                     backend = open_backend(self.uri, user=s.neo4j_user,
                                            password=s.neo4j_password.get_secret_value(),
                                            database=s.neo4j_database, supervise=True)
-                    migrate(backend)  # an older graph is brought up to date once
+                    try:
+                        migrate(backend)  # an older graph is brought up to date once
+                    except BaseException:
+                        backend.close()  # (and the engine it started, and its supervisor)
+                        raise
                 except GraphUnavailable as e:
                     self.last_error = e.message
                     raise
@@ -69,13 +75,15 @@ class GraphHandle:
         return self._backend
 
     def _engine_state(self) -> tuple[object, ...]:
-        """What says the engine changed: its pid and whether it runs (a state file
-        read for the embedded engine; constant for Neo4j)."""
+        """What says the engine changed: whether it runs, its pid, its restarts, its
+        supervisor and whether that gave up (a state file read for the embedded
+        engine; constant for Neo4j)."""
         try:
             info = engine_info(self.uri)
         except (OSError, ValueError):
             return ()
-        return (info.get("running"), info.get("pid"), info.get("restarts"))
+        return tuple(info.get(k) for k in ("running", "pid", "restarts", "supervisor_pid",
+                                           "gave_up"))
 
     def check(self) -> None:
         """Ping the graph; GraphUnavailable if it does not answer."""

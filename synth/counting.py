@@ -14,7 +14,8 @@ from synth.model import Constraint, Relation
 
 
 class Counts:
-    """Candidate counting with a per-run cache (the same predicate set, the same count).
+    """Candidate counting with a per-run cache: the same predicate set, the same count,
+    unless it was counted only up to a smaller cap than is asked now.
 
     With a ``summary`` (graph.summary), a single predicate that matches many entities
     is looked up instead of counted (the summary holds its exact count, kept by
@@ -62,7 +63,10 @@ class Counts:
         q, params = candidates_query(preds, sizes=self.size)
         self.queries += 1
         n = int(self.backend.read(q, {**params, "cap": cap})[0]["n"])
-        self.cache[key] = (n, cap)
+        # Another thread may have counted it meanwhile: keep whichever says more.
+        old = self.cache.get(key)
+        if old is None or (old[0] >= old[1] and cap > old[1]):
+            self.cache[key] = (n, cap)
         return n
 
     def size(self, p: Predicate) -> int | None:

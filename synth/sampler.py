@@ -183,13 +183,19 @@ class Sampler:
         return {"min_degree": c.min_degree, "min_popularity": c.min_popularity,
                 "max_popularity": c.max_popularity}
 
+    def _no_band(self) -> bool:
+        """Whether the popularity band admits every entity (an entity's popularity is
+        its in-links: at most the graph's links)."""
+        c, stats = self.config, self.summary.stats
+        return c.min_popularity <= 0 and c.max_popularity >= max(stats.links, stats.entities)
+
     def _read_eligible(self, banded: str, any_popularity: str,
                        **params: int) -> list[dict[str, Any]]:
         """Rows of an eligibility query: ``any_popularity`` (without the band's two
         comparisons, which cost as much again) where the band admits every entity."""
-        c, stats = self.config, self.summary.stats
-        if c.min_popularity <= 0 and c.max_popularity >= max(stats.links, stats.entities):
-            return self.backend.read(any_popularity, {"min_degree": c.min_degree, **params})
+        if self._no_band():
+            return self.backend.read(any_popularity,
+                                     {"min_degree": self.config.min_degree, **params})
         return self.backend.read(banded, {**self._eligible_params(), **params})
 
     def _eligible_in(self, bucket: int) -> list[str]:
@@ -250,8 +256,7 @@ class Sampler:
         to read every root at once; else None."""
         c, roots = self.config, self.summary.roots
         if (not roots or self.summary.stats.entities <= _PREFETCH_ENTITIES
-                or c.min_degree != ROOT_MIN_DEGREE or c.min_popularity > 0
-                or c.max_popularity < self.summary.stats.entities):
+                or c.min_degree != ROOT_MIN_DEGREE or not self._no_band()):
             return None
         buckets = sorted(b for b, n in roots.items() if n > 0)
         return buckets, list(itertools.accumulate(roots[b] for b in buckets))

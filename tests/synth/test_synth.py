@@ -123,12 +123,22 @@ def test_bounded_counts_change_nothing(ltg: FalkorBackend) -> None:
             n = super().count(preds)
             return n if cap is None else min(n, cap)
 
+    class Bounded(Counts):
+        def count(self, preds: list, cap: int | None = None) -> int:
+            caps.append(self.cap if cap is None else cap)
+            return super().count(preds, cap)
+
+    caps: list[int] = []
     cfg = SynthConfig(vertices=6)
-    full = Sampler(ltg, cfg)
+    bounded, full = Sampler(ltg, cfg), Sampler(ltg, cfg)
+    bounded.counts = Bounded(ltg, cfg.cap, bounded.summary)
     full.counts = FullCounts(ltg, cfg.cap, full.summary)
-    a, _ = synthesize(ltg, cfg, count=6, seed=33)
+    a, _ = synthesize(ltg, cfg, count=6, seed=33, sampler=bounded)
     b, _ = synthesize(ltg, cfg, count=6, seed=33, sampler=full)
     assert [t.to_json() for t in a] == [t.to_json() for t in b] and len(a) == 6
+    # Bounded: root literals up to 2, and many comparisons below the run's cap (69 of
+    # 265 counts on ltgwiki; the rest are single constraints and their relations).
+    assert 2 in caps and sum(c < cfg.cap for c in caps) > len(caps) / 5
 
 
 def test_a_bounded_count_is_cached_as_a_lower_bound(ltg: FalkorBackend) -> None:
@@ -141,6 +151,9 @@ def test_a_bounded_count_is_cached_as_a_lower_bound(ltg: FalkorBackend) -> None:
     assert counts.count([]) == total and counts.queries == 2  # more is asked: counted
     assert counts.count([], 3) == 3 and counts.count([], 10**9) == total
     assert counts.queries == 2  # exact now: every bound is answered from the cache
+    at_cap = Counts(ltg, total)  # a count that reaches the cap is only "at least"
+    assert at_cap.count([]) == total and at_cap.count([], total - 1) == total - 1
+    assert at_cap.queries == 1
 
 
 def test_provenance_and_evidence(batches: dict[tuple[int, str], list[Tree]]) -> None:
