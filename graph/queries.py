@@ -171,30 +171,26 @@ _ELIGIBLE = (f"{_ELIGIBLE_ANY} AND e.popularity >= $min_popularity AND "
 # Where roots are drawn: with a popularity band, and (the default: any popularity)
 # without one. A band that admits every entity still costs: FalkorDB answered a bucket's
 # roots in 4.2 ms with the band's two comparisons and 1.8 ms without (1M entities).
-ELIGIBLE_BUCKETS = f"""
+
+
+def _with_and_without_band(query: str) -> tuple[str, str]:
+    """``query`` (its WHERE written ``{eligible}``) with the popularity band, and
+    without it."""
+    return query.replace("{eligible}", _ELIGIBLE), query.replace("{eligible}", _ELIGIBLE_ANY)
+
+
+ELIGIBLE_BUCKETS, ELIGIBLE_BUCKETS_ANY_POPULARITY = _with_and_without_band(f"""
 MATCH (e:{E})
-WHERE {_ELIGIBLE}
+WHERE {{eligible}}
 RETURN e.bucket AS bucket, count(e) AS n
 ORDER BY bucket
-"""
-ELIGIBLE_BUCKETS_ANY_POPULARITY = f"""
-MATCH (e:{E})
-WHERE {_ELIGIBLE_ANY}
-RETURN e.bucket AS bucket, count(e) AS n
-ORDER BY bucket
-"""
-ELIGIBLE_IN_BUCKET = f"""
+""")
+ELIGIBLE_IN_BUCKET, ELIGIBLE_IN_BUCKET_ANY_POPULARITY = _with_and_without_band(f"""
 MATCH (e:{E} {{bucket: $bucket}})
-WHERE {_ELIGIBLE}
+WHERE {{eligible}}
 RETURN e.title AS title
 ORDER BY e.rand, title
-"""
-ELIGIBLE_IN_BUCKET_ANY_POPULARITY = f"""
-MATCH (e:{E} {{bucket: $bucket}})
-WHERE {_ELIGIBLE_ANY}
-RETURN e.title AS title
-ORDER BY e.rand, title
-"""
+""")
 _NEIGHBOUR = ("u.title AS title, u.stub AS stub, u.disambiguation AS disambiguation, "
               "u.n_facts AS n_facts, u.out_links AS out_links")
 # An entity's neighbours one way: at most $limit of them, a fixed sample (by the
@@ -433,18 +429,12 @@ RETURN s.version AS version, s.stats AS stats, s.fingerprint AS fingerprint,
        s.roots AS roots
 """
 LIST_SELECTIVITY = f"MATCH (s:{SEL}) RETURN s.key AS key, s.n AS n"
-ELIGIBLE_ALL = f"""
+ELIGIBLE_ALL, ELIGIBLE_ALL_ANY_POPULARITY = _with_and_without_band(f"""
 MATCH (e:{E})
-WHERE {_ELIGIBLE}
+WHERE {{eligible}}
 RETURN e.bucket AS bucket, e.title AS title
 ORDER BY bucket, e.rand, title
-"""
-ELIGIBLE_ALL_ANY_POPULARITY = f"""
-MATCH (e:{E})
-WHERE {_ELIGIBLE_ANY}
-RETURN e.bucket AS bucket, e.title AS title
-ORDER BY bucket, e.rand, title
-"""
+""")
 ELIGIBLE_SOME = f"""
 MATCH (e:{E})
 WHERE {_ELIGIBLE}
