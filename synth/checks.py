@@ -51,7 +51,8 @@ def leaks(text: str, names: dict[str, list[str]]) -> list[str]:
 
 
 def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
-               counts: Counts | None = None) -> dict[str, Any]:
+               counts: Counts | None = None, names: dict[str, list[str]] | None = None
+               ) -> dict[str, Any]:
     """Recompute every acceptance check by queries; record the counts.
 
     ``counts`` may be shared by the checks of one run (never with the sampler): the same
@@ -60,7 +61,10 @@ def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
     and 3 are not kept: they read K rows). Each proof is a query; a graph
     summary in ``counts`` only orders its patterns and fills in recorded counts.
 
-    Checks 2 and 3 read at most K (and 2) matches: "at least K" needs no more."""
+    Check 1 reads at most 2 matches (exactly one, the intended entity, or not), and
+    counts them only where it fails, for the record; checks 2 and 3 read at most K
+    (and 2) matches: "at least K" needs no more. ``names``: the hidden entities'
+    names (hidden_names) where the caller has read them for this tree already."""
     counts = counts or Counts(backend, cap)
     failed: list[str] = []
     matches: dict[int, int] = {}
@@ -70,8 +74,9 @@ def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
         preds = [constraint_pred(c.constraint) for c in kids if c.constraint is not None]
         preds += [relation_pred(c.relation, c.entity or "") for c in kids  # type: ignore[arg-type]
                   if c.kind == "entity"]
-        matches[v.id] = counts.count(preds)
-        if counts.titles(preds) != [v.entity] or matches[v.id] != 1:
+        the_one = counts.titles(preds) == [v.entity]  # read up to 2: one, and only it
+        matches[v.id] = 1 if the_one else counts.count(preds)
+        if not the_one:
             failed.append(f"1:vertex {v.id} matches {matches[v.id]}")
     for v in tree.vertices:
         if v.constraint is not None:
@@ -91,7 +96,10 @@ def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
     else:
         root_only = counts.count(root_literals)
         failed.append(f"3:root literals alone match {root_only}")
-    leaked = leaks(tree.question, hidden_names(backend, tree)) if tree.question else []
+    if tree.question:
+        leaked = leaks(tree.question, names if names is not None else hidden_names(backend, tree))
+    else:
+        leaked = []
     if leaked:
         failed.append(f"4:question names {', '.join(leaked)}")
     return {"ok": not failed, "failed": failed, "k": k,

@@ -166,7 +166,7 @@ def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | No
         raise Rejected("leak")
     if llm is not None:
         write_question(tree, llm, names, judge)
-    tree.checks = check_tree(backend, tree, config.k, config.cap, checker)
+    tree.checks = check_tree(backend, tree, config.k, config.cap, checker, names)
     if not tree.checks["ok"]:
         raise Rejected("check_failed:" + tree.checks["failed"][0].split(":")[0])
     tree.solver = solve(backend, tree.public(),

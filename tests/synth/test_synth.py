@@ -182,6 +182,22 @@ def test_planted_leaks_are_caught(batches: dict[tuple[int, str], list[Tree]],
     assert tree.answer in check_tree(ltg, near, k=2)["leaks"]
 
 
+def test_check_one_fails_for_another_match_and_for_many(
+        batches: dict[tuple[int, str], list[Tree]], ltg: FalkorBackend) -> None:
+    tree = batches[(6, "deep")][0]
+    assert check_tree(ltg, tree, k=2)["ok"]
+    other = Tree.from_dict(tree.to_dict())  # the root's clues, but another entity meant
+    other.vertices[0].entity = tree.entity_vertices()[1].entity
+    result = check_tree(ltg, other, k=2)
+    assert "1:vertex 0 matches 1" in result["failed"]  # one match, and not the one meant
+    loose = Tree.from_dict(tree.to_dict())  # the root without its clues but one
+    kids = [v.id for v in loose.vertices if v.parent == 0]
+    loose.vertices = [v for v in loose.vertices if v.parent != 0 or v.id == kids[0]]
+    result = check_tree(ltg, loose, k=2)
+    assert not result["ok"] and result["vertex_matches"]["0"] > 1
+    assert any(f.startswith("1:vertex 0 matches") for f in result["failed"])
+
+
 def test_store_show_and_export(batches: dict[tuple[int, str], list[Tree]], ltg: FalkorBackend,
                                tmp_path: Path) -> None:
     trees = batches[(6, "deep")]
