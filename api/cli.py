@@ -78,7 +78,8 @@ def _run_workers(config: object) -> None:
 
 def listening_socket(config: object) -> socket.socket:
     """The socket uvicorn binds for its workers, re-wrapped (same file descriptor) to
-    say it is TCP. uvicorn (0.54) binds it with ``proto`` 0; the sockets it accepts
+    say it is TCP where it was bound with ``proto`` 0, as uvicorn did up to 0.54 (0.55
+    binds with IPPROTO_TCP, and its socket is handed on as it is); the sockets it accepts
     inherit that, and asyncio then leaves Nagle's algorithm on (it sets TCP_NODELAY
     only for IPPROTO_TCP), so every keep-alive response after the first waited ~40 ms
     for the client's delayed ACK: 21 stored questions/s at one client instead of 600

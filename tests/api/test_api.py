@@ -356,7 +356,11 @@ def test_a_request_waiting_at_the_gate_gets_the_turn_when_it_comes(api_graph: Pa
         c.portal.call(slots.acquire)
         with ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(c.post, "/v1/questions", json=body)
-            time.sleep(0.5)
+            t = time.monotonic()
+            while c.portal.call(lambda: slots.statistics().tasks_waiting) != 1:
+                assert time.monotonic() - t < 10, "the request never came to wait at the gate"
+                time.sleep(0.01)
+            time.sleep(0.3)
             assert not waiting.done()  # no turn yet: it waits (without a thread) for one
             assert c.get("/v1/questions", params={"limit": 1}).status_code == 200
             c.portal.call(slots.release)
