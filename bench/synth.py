@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import os
 import re
 import shutil
 import statistics
@@ -28,6 +27,8 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -123,11 +124,6 @@ def run(rows: list[list[str]], where: list[list[str]], slope: dict[str, float], 
                           f"{s / max(1e-9, engine):.0%}"])
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def settle(backend: FalkorBackend, most: float = 600.0) -> float:
     """Seconds until the engine is idle. FalkorDB says its indexes are OPERATIONAL
     some seconds before its indexing thread is done (at 1M entities, ~9 s of one more
@@ -137,10 +133,11 @@ def settle(backend: FalkorBackend, most: float = 600.0) -> float:
     t0 = time.monotonic()
     if not pid:
         return 0.0
+    engine = psutil.Process(pid)
     while time.monotonic() - t0 < most:
-        before = _cpu_seconds(pid)
+        before = sum(engine.cpu_times()[:2])  # user + system
         time.sleep(0.5)
-        if _cpu_seconds(pid) - before < 0.05:
+        if sum(engine.cpu_times()[:2]) - before < 0.05:
             break
     return time.monotonic() - t0
 
