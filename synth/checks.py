@@ -62,9 +62,11 @@ def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
     summary in ``counts`` only orders its patterns and fills in recorded counts.
 
     Check 1 reads at most 2 matches (exactly one, the intended entity, or not), and
-    counts them only where it fails, for the record; checks 2 and 3 read at most K
-    (and 2) matches: "at least K" needs no more. ``names``: the hidden entities'
-    names (hidden_names) where the caller has read them for this tree already."""
+    counts them only where it fails, for the record; check 2 counts the constraints
+    that match few (fewer than the summary's threshold) exactly, several in one query,
+    and reads at most K matches of each other one; check 3 reads at most 2.
+    ``names``: the hidden entities' names (hidden_names) where the caller has read
+    them for this tree already."""
     counts = counts or Counts(backend, cap)
     failed: list[str] = []
     matches: dict[int, int] = {}
@@ -78,13 +80,18 @@ def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
         matches[v.id] = 1 if the_one else counts.count(preds)
         if not the_one:
             failed.append(f"1:vertex {v.id} matches {matches[v.id]}")
+    # Constraints the summary says are small are counted exactly, a query per kind for
+    # all of them; the others' proof reads at most K matches each.
+    counts.count_alone([constraint_pred(v.constraint) for v in tree.vertices
+                        if v.constraint is not None])
     for v in tree.vertices:
         if v.constraint is not None:
-            # The proof reads at most K matches; the number recorded beside it is the
-            # sampler's count where it has one (exact, up to the cap; often a stored
-            # count that reading would take 10,000 rows to confirm).
+            # The number recorded beside the proof is the sampler's count where it has
+            # one (exact, up to the cap; often a stored count that reading would take
+            # 10,000 rows to confirm).
             pred = constraint_pred(v.constraint)
-            if not counts.at_least([pred], k):
+            exact = counts.kept([pred])
+            if not (exact >= k if exact is not None else counts.at_least([pred], k)):
                 n = counts.count([pred])
                 failed.append(f"2:constraint {v.id} alone matches {n} < {k}")
             alone[v.id] = (v.constraint.alone if v.constraint.alone is not None

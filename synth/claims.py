@@ -26,6 +26,7 @@ not used.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _AUX = frozenset("is was are were has had have became becomes remains remained lies lay "
                  "flows flowed rises rose runs ran stands stood serves served joined joins "
@@ -67,9 +68,11 @@ def _subject_len(left: str, subject: str) -> int:
     return m.end() if m else 0
 
 
+@lru_cache(maxsize=1 << 16)
 def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | None:
     """The verb phrase that ties ``subject`` to the linked ``anchor`` in ``sentence``,
-    or None when the sentence states no such simple relation."""
+    or None when the sentence states no such simple relation. Kept for the most recent
+    links: the sampler asks it of each link twice (to walk on, and to describe)."""
     if not sentence or not anchor or len(anchor) < 2:
         return None
     pos = sentence.find(anchor)

@@ -8,7 +8,7 @@ without the summary's help.
 from __future__ import annotations
 
 from graph.backend import GraphBackend
-from graph.constraints import Predicate, candidates_query
+from graph.constraints import Predicate, alone_queries, candidates_query
 from graph.summary import GraphSummary
 from synth.model import Constraint, Relation
 
@@ -68,6 +68,30 @@ class Counts:
         if old is None or (old[0] >= old[1] and cap > old[1]):
             self.cache[key] = (n, cap)
         return n
+
+    def count_alone(self, preds: list[Predicate]) -> None:
+        """Count each of ``preds`` alone that the summary says is small (it holds no
+        count for it: fewer than its threshold match) and that is not counted yet: a
+        query per kind for all of them (graph.constraints.alone_queries), not one
+        each. The counts are kept, for count() to return the numbers it would have
+        queried one by one. Without a summary nothing is known to be small (an
+        uncapped count of a large set reads all of it): count() counts those."""
+        if self.summary is None:
+            return
+        todo = [p for p in dict.fromkeys(preds)
+                if frozenset((p,)) not in self.cache and self.size(p) is None]
+        for q, rows in alone_queries(todo):
+            self.queries += 1
+            got = {int(r["i"]): int(r["n"]) for r in self.backend.read(q, {"rows": rows})}
+            for row in rows:
+                n = got.get(row["i"], 0)
+                self.cache.setdefault(frozenset((todo[row["i"]],)), (min(n, self.cap), self.cap))
+
+    def kept(self, preds: list[Predicate]) -> int | None:
+        """The exact count of ``preds`` where one is kept (counted under a larger cap),
+        else None: no query."""
+        hit = self.cache.get(frozenset(preds))
+        return hit[0] if hit is not None and hit[0] < hit[1] else None
 
     def size(self, p: Predicate) -> int | None:
         """How many entities ``p`` matches alone (at most the cap), where the summary

@@ -368,10 +368,14 @@ class Sampler:
         than ``cap``: one that matches nearly everything is no clue), leaving out names
         that would give a hidden entity away."""
         out = []
+        groups = []
         for group in self.profile(title).groups:
             named = group[0].params.get("name") or group[0].params.get("title")
-            if named and any(too_close(named, h) for h in hidden):
-                continue
+            if not (named and any(too_close(named, h) for h in hidden)):
+                groups.append(group)
+        # The small ones in a few queries (a query per kind), not one each.
+        self.counts.count_alone([constraint_pred(c) for group in groups for c in group])
+        for group in groups:
             for c in group:
                 n = self.counts.count([constraint_pred(c)])
                 if n >= self.config.cap:

@@ -18,7 +18,7 @@ import pytest
 from graph import queries as Q
 from graph import summary as S
 from graph.backend import FalkorBackend
-from graph.constraints import Predicate, candidates_query
+from graph.constraints import Predicate, alone_queries, candidates_query
 from graph.store import graph_stats
 from ingest.pipeline import IngestConfig, ingest_dump
 from synth.sampler import Sampler, SynthConfig
@@ -92,6 +92,46 @@ def test_a_predicate_without_a_row_matches_fewer_than_the_threshold(ltg: FalkorB
     for p in preds:
         n, stored = live(ltg, p), s.count(p, cap=10**9)
         assert stored == n if n >= s.threshold else stored is None, (p, n, stored)
+
+
+def test_counts_batched_by_kind_are_each_predicates_own(ltg: FalkorBackend) -> None:
+    """alone_queries counts many predicates in a query per kind: each count is the one
+    candidates_query gives that predicate alone, a name the graph lacks counts 0, and
+    a predicate given twice is counted twice alike."""
+    rng = random.Random(1)
+    titles = [r["title"] for r in ltg.read("MATCH (e:Entity) RETURN e.title AS title "
+                                           "ORDER BY title")]
+    cats = [r["name"] for r in ltg.read("MATCH (c:Category) RETURN c.name AS name "
+                                        "ORDER BY name")]
+    preds = [Predicate.of("links_to_named", {"title": t}) for t in rng.sample(titles, 60)]
+    preds += [Predicate.of("linked_from_named", {"title": t}) for t in rng.sample(titles, 60)]
+    preds += [Predicate.of("category", {"name": c}) for c in rng.sample(cats, 40)]
+    for r in ltg.read("MATCH (a)-[f:FACT]->(b:Entity) RETURN DISTINCT f.key AS k, "
+                      "b.title AS t ORDER BY k, t LIMIT 40"):
+        preds.append(Predicate.of("fact_named", {"key": r["k"], "title": r["t"]}))
+    for level in ("decade", "century"):
+        for r in ltg.read(f"MATCH (f:Fact) WHERE f.bk_{level} IS NOT NULL "
+                          f"RETURN DISTINCT f.bk_{level} AS v ORDER BY v LIMIT 20"):
+            preds.append(Predicate.of("fact_year", {"level": level, "bucket": r["v"]}))
+    assert any(p.kind == "fact_named" for p in preds)
+    preds += [Predicate.of("links_to_named", {"title": "No such page"}),
+              Predicate.of("category", {"name": "No such category"}),
+              Predicate.of("fact_named", {"key": "born", "title": "No such page"}),
+              Predicate.of("fact_year", {"level": "century", "bucket": "c-99"})]
+    preds += preds[:5]  # twice
+    skipped = [Predicate.of("title_initial", {"letter": "A"}),
+               Predicate.of("relation", {"rel": "LINKS_TO", "direction": "out", "key": "",
+                                         "title": titles[0]})]
+    batches = alone_queries(preds + skipped)
+    assert len(batches) == 6  # one per kind, and per blur level for facts
+    got = {}
+    for q, rows in batches:
+        got.update({int(r["i"]): int(r["n"]) for r in ltg.read(q, {"rows": rows})})
+    assert all(i < len(preds) for i in got)  # the two with no batched form are left out
+    counts = [got.get(i, 0) for i in range(len(preds))]
+    assert counts == [live(ltg, p) for p in preds]
+    assert counts[-4 - 5:-5] == [0, 0, 0, 0] and counts[-5:] == counts[:5]
+    assert sum(n > 0 for n in counts) > len(preds) // 2
 
 
 def test_fingerprint_and_stats_are_the_graphs_and_survive_a_lost_summary(
