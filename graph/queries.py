@@ -161,6 +161,22 @@ MATCH (e:{E} {{title: $title}})-[:{Rel.IN_CATEGORY}]->(c:{C})
 RETURN c.name AS name
 ORDER BY name
 """
+# What a sampler reads of one entity to blur it (synth.blur.profile), in one round trip:
+# ENTITY_BY_TITLE's description and infobox, and the rows of LITERAL_FACTS_OF,
+# ENTITY_FACTS_OF and CATEGORIES_OF as lists (unordered: graph.store.card sorts them
+# as those queries do). An OPTIONAL MATCH that finds nothing adds one map of nulls.
+CARD_OF = f"""
+MATCH (e:{E} {{title: $title}})
+OPTIONAL MATCH (e)-[:{Rel.HAS_FACT}]->(f:{F})
+WITH e, collect({{key: f.key, kind: f.kind, text: f.text, num: f.num, num_hi: f.num_hi,
+                  unit: f.unit, year: f.year, month: f.month, day: f.day, date: f.date,
+                  raw: f.raw}}) AS facts
+OPTIONAL MATCH (e)-[r:{Rel.FACT}]->(t:{E})
+WITH e, facts, collect({{key: r.key, target: t.title, text: r.text}}) AS entity_facts
+OPTIONAL MATCH (e)-[:{Rel.IN_CATEGORY}]->(c:{C})
+RETURN e.description AS description, e.infobox AS infobox, facts, entity_facts,
+       collect(c.name) AS categories
+"""
 
 
 # -- research trees: sampling walks ----------------------------------------------------

@@ -197,6 +197,39 @@ def entity_facts(backend: GraphBackend, title: str) -> list[EntityFact]:
     return backend.read(Q.ENTITY_FACTS_OF, {"title": title})  # type: ignore[return-value]
 
 
+class Card(TypedDict):
+    """What blurring an entity reads of it (graph.queries.CARD_OF), in one query."""
+
+    description: str | None
+    infobox: str | None
+    facts: list[LiteralFact]
+    entity_facts: list[EntityFact]
+    categories: list[str]
+
+
+def _ascending(*values: Any) -> tuple[Any, ...]:
+    """A sort key that orders as Cypher's ORDER BY does: nulls after every value."""
+    return tuple((v is None, "" if v is None else v) for v in values)
+
+
+def card(backend: GraphBackend, title: str) -> Card | None:
+    """An entity's description, infobox name, literal facts, entity facts and
+    categories in one round trip (each list in the order literal_facts, entity_facts
+    and categories give), or None where there is no such entity."""
+    rows = backend.read(Q.CARD_OF, {"title": title})
+    if not rows:
+        return None
+    r = rows[0]
+    facts = sorted((f for f in r["facts"] if f["key"] is not None),
+                   key=lambda f: _ascending(f["key"], f["text"], f["kind"], f["raw"], f["num"],
+                                             f["num_hi"], f["unit"], f["date"]))
+    efs = sorted((f for f in r["entity_facts"] if f["key"] is not None),
+                 key=lambda f: _ascending(f["key"], f["target"], f["text"]))
+    return {"description": r["description"], "infobox": r["infobox"],
+            "facts": facts, "entity_facts": efs,  # type: ignore[typeddict-item]
+            "categories": sorted(c for c in r["categories"] if c is not None)}
+
+
 NEIGHBOURS_READ = 300
 """Neighbours read per entity and direction at most (graph.queries: a fixed sample)."""
 

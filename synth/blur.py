@@ -159,9 +159,10 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
     links = links or (lambda t, d: store.neighbours(backend, t, Rel.LINKS_TO, d))
     p = EntityProfile(title)
     page = {"page": title}
-    ent = store.entity(backend, title) or {}
-    p.infobox = ent.get("infobox")
-    for f in store.literal_facts(backend, title):
+    ent = store.card(backend, title) or {"description": None, "infobox": None, "facts": [],
+                                          "entity_facts": [], "categories": []}
+    p.infobox = ent["infobox"]
+    for f in ent["facts"]:
         p.fact_keys.append(f["key"])
         phrase = book.fact(f["key"])
         if phrase is None:
@@ -173,7 +174,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
                 p.groups.append(season_level(f["key"], int(f["month"]), prov, phrase))
         elif f["kind"] == "number" and f["num"] is not None and not _ID_KEY.search(f["key"]):
             p.groups.append(number_levels(f["key"], float(f["num"]), f["unit"], prov, phrase))
-    for ef in store.entity_facts(backend, title):
+    for ef in ent["entity_facts"]:
         p.fact_keys.append(ef["key"])
         rel = book.relation(ef["key"])
         if rel is None:
@@ -182,7 +183,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
             FACT_NAMED, {"key": ef["key"], "title": ef["target"]},
             rel.subj.format(o=ef["target"]),
             {**page, "key": ef["key"], "value": ef["target"]})])
-    categories = store.categories(backend, title)
+    categories = ent["categories"]
     for name in categories:
         d = describe_category(name, lang)
         if d is not None:
@@ -196,7 +197,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
                                     f"has a name starting with {letter}",
                                     {**page, "title_initial": letter})])
     p.noun = noun_for(p.infobox, categories, title, p.fact_keys, lang,
-                      ent.get("description"))
+                      ent["description"])
     p.person = (p.noun in PERSON_NOUNS
                 or any(k.startswith(_PERSON_KEYS) for k in p.fact_keys)
                 or "Living people" in categories)

@@ -127,6 +127,16 @@ def test_reads_agree(loaded: GraphBackend) -> None:
     facts = {f["key"]: f for f in store.literal_facts(loaded, "Riga")}
     assert facts["founded"]["year"] == 1201 and facts["founded"]["num"] is None
     assert facts["population"]["num"] == 605273.0
+    # The sampler's one-query card holds what the four reads above give, in their order.
+    for title in ("Riga", "Latvia", "Daugava", TRICKY):
+        card = store.card(loaded, title)
+        assert card is not None, title
+        assert card["facts"] == store.literal_facts(loaded, title), title
+        assert card["entity_facts"] == store.entity_facts(loaded, title), title
+        assert card["categories"] == store.categories(loaded, title), title
+        assert (card["description"], card["infobox"]) == (
+            store.entity(loaded, title)["description"], store.entity(loaded, title)["infobox"])
+    assert store.card(loaded, "Old stub") is None
 
 
 def test_values_are_parameters_never_cypher(loaded: GraphBackend) -> None:
