@@ -144,12 +144,12 @@ MATCH (e:{E} {{title: $title}})-[:{Rel.HAS_FACT}]->(f:{F})
 RETURN f.key AS key, f.kind AS kind, f.text AS text, f.num AS num, f.num_hi AS num_hi,
        f.unit AS unit, f.year AS year, f.month AS month, f.day AS day, f.date AS date,
        f.raw AS raw
-ORDER BY key, text
+ORDER BY key, text, kind, raw, num, num_hi, unit, date
 """
 ENTITY_FACTS_OF = f"""
 MATCH (e:{E} {{title: $title}})-[r:{Rel.FACT}]->(t:{E})
 RETURN r.key AS key, t.title AS target, r.text AS text
-ORDER BY key, target
+ORDER BY key, target, text
 """
 LINKS_OF = f"""
 MATCH (e:{E} {{title: $title}})-[r:{Rel.LINKS_TO}]->(t:{E})
@@ -174,8 +174,9 @@ WITH e, collect({{key: f.key, kind: f.kind, text: f.text, num: f.num, num_hi: f.
 OPTIONAL MATCH (e)-[r:{Rel.FACT}]->(t:{E})
 WITH e, facts, collect({{key: r.key, target: t.title, text: r.text}}) AS entity_facts
 OPTIONAL MATCH (e)-[:{Rel.IN_CATEGORY}]->(c:{C})
+WITH e, facts, entity_facts, collect(c.name) AS categories
 RETURN e.description AS description, e.infobox AS infobox, facts, entity_facts,
-       collect(c.name) AS categories
+       categories
 """
 
 

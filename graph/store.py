@@ -215,7 +215,8 @@ def _ascending(*values: Any) -> tuple[Any, ...]:
 def card(backend: GraphBackend, title: str) -> Card | None:
     """An entity's description, infobox name, literal facts, entity facts and
     categories in one round trip (each list in the order literal_facts, entity_facts
-    and categories give), or None where there is no such entity."""
+    and categories give: their ORDER BY, ties broken alike), or None where there is no
+    such entity."""
     rows = backend.read(Q.CARD_OF, {"title": title})
     if not rows:
         return None
