@@ -8,6 +8,7 @@ the patterns are fixed text chosen by kind, and every value is a ``$parameter``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -191,41 +192,33 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
     return body + "\nWITH e LIMIT $cap\nRETURN e.title AS title ORDER BY title", params
 
 
-# One predicate alone, for many predicates of a kind at once: the pattern from a row
-# of ``$rows`` (``r.x`` its named node or bucket value, ``r.k`` an infobox key) to the
-# candidate ``e``. The count is candidates_query's for each predicate alone (distinct
-# entities, disambiguation pages left out), one round trip for all of them.
-_ALONE: dict[str, str] = {
-    Kind.CATEGORY: f"MATCH (a:{C} {{name: r.x}})\nMATCH (a)<-[:{Rel.IN_CATEGORY}]-(e)",
-    Kind.LINKS_TO_NAMED: f"MATCH (a:{E} {{title: r.x}})\nMATCH (a)<-[:{Rel.LINKS_TO}]-(e)",
-    Kind.LINKED_FROM_NAMED: f"MATCH (a:{E} {{title: r.x}})\nMATCH (a)-[:{Rel.LINKS_TO}]->(e)",
-    Kind.FACT_NAMED: (f"MATCH (a:{E} {{title: r.x}})\n"
-                      f"MATCH (a)<-[:{Rel.FACT} {{key: r.k}}]-(e)"),
-}
+# A first clause's parameters ($x0, $k0, $b0), read from the row instead (r.x, ...).
+_ROW_PARAM = re.compile(r"\$([a-z])0\b")
 
 
 def alone_queries(preds: list[Predicate]) -> list[tuple[str, list[dict[str, Any]]]]:
     """Queries that count each of ``preds`` alone, several predicates per query (one
     query per kind, and per blur level for facts), with the ``rows`` parameter of each.
-    Each returns rows ``i`` (the predicate's place in ``preds``), ``n`` (how many
-    distinct entities it matches, uncapped); a predicate without a row matches none.
+    Each is candidates_query's first clause for its kind (``_CLAUSES``) with the
+    predicate's parameters read from a row of ``$rows``, and returns rows ``i`` (the
+    predicate's place in ``preds``), ``n`` (how many distinct entities it matches,
+    disambiguation pages left out, uncapped); a predicate without a row matches none.
     Kinds with no such form (a title's initial, a relation) are left out: count
     those with candidates_query."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for i, p in enumerate(preds):
+        if p.kind not in _CLAUSES or p.kind == Kind.TITLE_INITIAL:
+            continue
+        node, head, _, _ = _CLAUSES[p.kind]
+        bucket = ""
         if p.kind in _BUCKETED:
             level = p.get("level")
             if level not in LEVELS:
                 raise GraphError(f"unknown blur level {level!r}")
-            pattern = f"MATCH (f:{F} {{bk_{level}: r.x}})<-[:{Rel.HAS_FACT}]-(e)"
-            row = {"i": i, "x": p.get("bucket")}
-        elif p.kind in _ALONE:
-            pattern = _ALONE[p.kind]
-            row = {"i": i, "x": p.get("name" if p.kind == Kind.CATEGORY else "title")}
-            if p.kind == Kind.FACT_NAMED:
-                row["k"] = p.get("key")
-        else:
-            continue
+            bucket = f"bk_{level}"
+        clauses = [f"MATCH {c.replace('{p}', bucket).format(i=0)}" for c in (node, head) if c]
+        pattern = _ROW_PARAM.sub(r"r.\1", "\n".join(clauses))
+        row = {"i": i, **{short: p.get(name) for name, short in _PARAMS[p.kind].items()}}
         groups.setdefault(pattern, []).append(row)
     return [(f"UNWIND $rows AS r\n{pattern}\n"
              f"WITH DISTINCT r.i AS i, e WHERE e:{E} AND e.disambiguation = false\n"
