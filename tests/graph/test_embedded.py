@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from graph.backend import FalkorBackend, open_backend
-from graph.embedded import EmbeddedEngine, engine_processes
+from graph.embedded import MODULE_ARGS, EmbeddedEngine, engine_processes
 from graph.errors import GraphError, GraphUnavailable
 
 
@@ -26,6 +26,11 @@ def test_start_status_stop_and_persistence(tmp_path: Path) -> None:
 
     b = FalkorBackend(str(tmp_path / "g"))
     assert b.owns_engine is False  # someone else started it: this backend leaves it up
+    # Loaded with our settings (graph.embedded.MODULE_ARGS), not FalkorDB's defaults.
+    settings = dict(zip(MODULE_ARGS[::2], MODULE_ARGS[1::2], strict=True))
+    for name, value in settings.items():
+        got = b.graph.client.execute_command("GRAPH.CONFIG", "GET", name)
+        assert [str(x.decode() if isinstance(x, bytes) else x) for x in got] == [name, value]
     b.write("CREATE (:Entity {title: 'Kept'})")
     b.close()
     assert eng.status().running
@@ -183,3 +188,30 @@ def test_a_supervised_engine_that_is_down_is_left_to_its_supervisor(tmp_path: Pa
     finally:
         b.close()
     assert engine_processes(path) == [] and not (path / "engine.json").exists()
+
+
+def test_replies_parse_as_falkordbs_own_parser_reads_them(tmp_path: Path) -> None:
+    """FalkorBackend parses the compact reply itself (graph.backend._rows): every value
+    type comes back as falkordb's QueryResult gives it, and errors still raise."""
+    b = FalkorBackend(str(tmp_path / "g"))
+    try:
+        b.write("CREATE (:Entity {title: 'a', n: 1, x: 1.5, ok: true, l: [1, 2], s: ['b']})")
+        q = ("MATCH (e:Entity) RETURN e.title AS t, e.n AS n, e.x AS x, e.ok AS ok, "
+             "e.l AS l, {k: e.s, z: e.x, w: {q: null}} AS m, e AS node, null AS nothing, "
+             "[] AS empty, date('2020-01-02') AS d, -0.0 AS z, $p AS p, 'say \"hi\"' AS q")
+        p = {"p": {"a": [1, 'x"y', None]}}
+        res = b.graph.ro_query(q, p)
+        expected = [dict(zip([h[1] for h in res.header], row, strict=True))
+                    for row in res.result_set]
+        got = b.read(q, p)
+        assert got == expected
+        assert got[0]["m"] == {"k": ["b"], "z": 1.5, "w": {"q": None}}
+        assert got[0]["p"] == {"a": [1, 'x"y', None]} and got[0]["ok"] is True
+        assert b.read("MATCH (e:Nope) RETURN e.title AS t") == []
+        assert b.write("CREATE (:Tmp)") == []
+        with pytest.raises(GraphError, match="Division by zero"):  # a run-time error
+            b.read("UNWIND [1, 0] AS x RETURN 1 / x AS y")
+        with pytest.raises(GraphError, match="Invalid input"):  # rejected when parsed
+            b.read("MATCH (e RETURN e")
+    finally:
+        b.close()
