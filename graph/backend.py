@@ -126,27 +126,57 @@ class FalkorBackend:
 
     def _run(self, query: str, params: dict[str, Any] | None,
              read_only: bool) -> list[dict[str, Any]]:
+        command = ("GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY", self.graph.name,
+                   self.graph._build_params_header(params) + query, "--compact")
         try:
             try:
-                res = (self.graph.ro_query(query, params) if read_only
-                       else self.graph.query(query, params))
+                reply = self.graph.execute_command(*command)
             except self._redis_connection_error:
                 # A pooled connection to an engine that was restarted (by its supervisor,
                 # perhaps in another process) is dead until used once: a read is safe to
                 # send again on a fresh one. A write is not (it may have been applied).
                 if not read_only:
                     raise
-                res = self.graph.ro_query(query, params)
+                reply = self.graph.execute_command(*command)
+            return self._rows(reply)
         except self._redis_errors as e:
             raise GraphUnavailable(f"the embedded engine at {self.uri} stopped answering: {e}",
                                    hint=self._down_hint()) from e
         except self._response_error as e:
             raise QueryError(f"the embedded engine rejected a query: {e}",
                              hint=f"query was: {' '.join(query.split())[:300]}") from e
-        if not res.header:
+
+    def _rows(self, reply: list[Any]) -> list[dict[str, Any]]:
+        """A compact reply ([header, records, statistics], or the statistics alone) as
+        rows. Parsed here rather than by falkordb's QueryResult, which took twice as
+        long (1.4 against 0.65 ms for 300 neighbours with their sentences); values of
+        other types (nodes, paths, points, dates) are left to falkordb's own parser."""
+        for part in (reply[0], reply[-1]):  # a run-time error comes as the last part
+            if isinstance(part, self._response_error):
+                raise part
+        if len(reply) < 3 or not reply[0]:
             return []
-        names = [h[1] if isinstance(h, list | tuple) else h for h in res.header]
-        return [dict(zip(names, row, strict=True)) for row in res.result_set]
+        names = [h[1] for h in reply[0]]
+        value = self._value
+        return [dict(zip(names, [value(v) for v in row], strict=True)) for row in reply[1]]
+
+    def _value(self, v: list[Any]) -> Any:
+        kind, x = v
+        if kind == 2 or kind == 3:  # string (decoded by the client), integer
+            return x
+        if kind == 1:
+            return None
+        if kind == 4:
+            return x == "true"
+        if kind == 5:
+            return float(x)
+        if kind == 6:
+            return [self._value(i) for i in x]
+        if kind == 10:  # a map: key, value, key, value ...
+            return {x[i]: self._value(x[i + 1]) for i in range(0, len(x), 2)}
+        from falkordb.query_result import parse_scalar
+
+        return parse_scalar(v, self.graph)
 
     def read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return self._run(query, params, True)
