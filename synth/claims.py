@@ -53,18 +53,40 @@ _WORD = re.compile(r"^[a-z][a-z'’\-]*$")
 MAX_WORDS = 7
 
 
+_PAREN_TAIL = re.compile(r"\s*\(.*\)$")
+_THE_NOUN = re.compile(r"^The [a-z]+\b")
+_NEXT_WORD = re.compile(r"^\s*([A-Za-z]+)")
+_LIST_ITEM = re.compile(r"^\s*,\s*[^,.;]{1,40}(?:,|\band\b|\bor\b)")
+_PAREN_HEAD = re.compile(r"^\s*\([^()]*\)")
+_APPOSITION = re.compile(r"^\s*,[^,]{1,60},")
+
+
 def _subject_len(left: str, subject: str) -> int:
-    """How many characters at the start of ``left`` name the subject (0: none)."""
-    bare = re.sub(r"\s*\(.*\)$", "", subject).strip()
-    names = [bare, *(w for w in bare.split(" ") if len(w) >= 3 and w[:1].isupper())]
-    names += list(_PRONOUNS)
+    """How many characters at the start of ``left`` name the subject (0: none): the
+    longest of its title without a parenthesised tail, one of the title's capitalised
+    words (after a leading "The "), or a pronoun; else "The <noun>"."""
     skip = 4 if left.startswith("The ") else 0
-    for n in sorted(set(names), key=len, reverse=True):
-        at = skip if n not in _PRONOUNS else 0
+
+    def named(n: str) -> int:  # a pronoun stands at the start, a name may follow "The "
+        at = 0 if n in _PRONOUNS else skip
         end = at + len(n)
-        if left.startswith(n, at) and (len(left) == end or not left[end].isalnum()):
-            return end
-    m = re.match(r"^The [a-z]+\b", left)
+        ok = left.startswith(n, at) and (len(left) == end or not left[end].isalnum())
+        return end if ok else 0
+
+    bare = _PAREN_TAIL.sub("", subject).strip() if "(" in subject else subject.strip()
+    # The whole title first: a word of it, or a pronoun, that also matches is shorter.
+    end = named(bare) if bare else 0
+    if end:
+        return end
+    best = 0  # else the longest match (two of one length cannot both match)
+    for n in (*bare.split(" "), *_PRONOUNS):
+        if n in _PRONOUNS or (len(n) >= 3 and n[:1].isupper()):
+            best = max(best, named(n))
+    if best:
+        return best
+    if not bare and skip and named(""):  # a title all in parentheses: "The" alone
+        return skip
+    m = _THE_NOUN.match(left)
     return m.end() if m else 0
 
 
@@ -79,17 +101,17 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
     if pos <= 0:
         return None
     left, right = sentence[:pos], sentence[pos + len(anchor):]
-    nxt = re.match(r"^\s*([A-Za-z]+)", right)
+    nxt = _NEXT_WORD.match(right)
     if right[:1].isalnum() or (nxt and right[:1] == " " and nxt.group(1) not in _NEXT_OK):
         return None  # a modifier ("an [American] lawyer"), or the claim goes on
-    if re.match(r"^\s*,\s*[^,.;]{1,40}(?:,|\band\b|\bor\b)", right):
+    if _LIST_ITEM.match(right):
         return None  # one item of a list: "the cultivation of [animals], plants and fungi"
     n = _subject_len(left, subject)
     if n == 0:
         return None
     rest = left[n:]
-    rest = re.sub(r"^\s*\([^()]*\)", "", rest)  # "Lincoln (1809–1865) was ..."
-    rest = re.sub(r"^\s*,[^,]{1,60},", "", rest)  # "Riga, the capital, lies ..."
+    rest = _PAREN_HEAD.sub("", rest)  # "Lincoln (1809–1865) was ..."
+    rest = _APPOSITION.sub("", rest)  # "Riga, the capital, lies ..."
     words = rest.split()
     if not words or len(words) > MAX_WORDS:
         return None
@@ -109,6 +131,7 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
 
 
 _ARTICLE = re.compile(r" (?:the|a|an)$")
+_PLACE_VP = re.compile(r"^(.+) (?:in|at)$")
 
 
 def subj_form(vp: str) -> str:
@@ -121,6 +144,7 @@ def subj_form(vp: str) -> str:
     return f"{_ARTICLE.sub('', vp)} {{}}"
 
 
+@lru_cache(maxsize=1 << 12)
 def obj_form(vp: str) -> str:
     """The claim about the linked entity, ``{}`` for the sentence's subject.
 
@@ -128,7 +152,7 @@ def obj_form(vp: str) -> str:
     ('is where {} was born', 'is the one that {} married')
     """
     vp = _ARTICLE.sub("", vp)
-    m = re.match(r"^(.+) (?:in|at)$", vp)
+    m = _PLACE_VP.match(vp)
     if m and m.group(1).split()[-1] not in _PREPS:
         return f"is where {{}} {m.group(1)}"
     return f"is the one that {{}} {vp}"
