@@ -165,19 +165,27 @@ ORDER BY name
 # ENTITY_BY_TITLE's description and infobox, and the rows of LITERAL_FACTS_OF,
 # ENTITY_FACTS_OF and CATEGORIES_OF as lists (unordered: graph.store.card sorts them
 # as those queries do). An OPTIONAL MATCH that finds nothing adds one map of nulls.
-CARD_OF = f"""
-MATCH (e:{E} {{title: $title}})
+# ``calls``: subqueries run first, each returning one more list (CARD_WITH_LINKS_OF).
+def _card(calls: tuple[tuple[str, str], ...] = ()) -> str:
+    head = f"MATCH (e:{E} {{title: $title}})"
+    carried = "".join(f", {name}" for name, _ in calls)
+    subqueries = "".join(f"\n{call}" for _, call in calls)
+    return f"""
+{head}{subqueries}
 OPTIONAL MATCH (e)-[:{Rel.HAS_FACT}]->(f:{F})
-WITH e, collect({{key: f.key, kind: f.kind, text: f.text, num: f.num, num_hi: f.num_hi,
-                  unit: f.unit, year: f.year, month: f.month, day: f.day, date: f.date,
-                  raw: f.raw}}) AS facts
+WITH e{carried}, collect({{key: f.key, kind: f.kind, text: f.text, num: f.num,
+                  num_hi: f.num_hi, unit: f.unit, year: f.year, month: f.month, day: f.day,
+                  date: f.date, raw: f.raw}}) AS facts
 OPTIONAL MATCH (e)-[r:{Rel.FACT}]->(t:{E})
-WITH e, facts, collect({{key: r.key, target: t.title, text: r.text}}) AS entity_facts
+WITH e{carried}, facts, collect({{key: r.key, target: t.title, text: r.text}}) AS entity_facts
 OPTIONAL MATCH (e)-[:{Rel.IN_CATEGORY}]->(c:{C})
-WITH e, facts, entity_facts, collect(c.name) AS categories
+WITH e{carried}, facts, entity_facts, collect(c.name) AS categories
 RETURN e.description AS description, e.infobox AS infobox, facts, entity_facts,
-       categories
+       categories{carried}
 """
+
+
+CARD_OF = _card()
 
 
 # -- research trees: sampling walks ----------------------------------------------------
@@ -239,6 +247,23 @@ MATCH (u:{E})-[r:{Rel.LINKS_TO}]->(v:{E} {{title: $title}})
 RETURN r.sentence AS sentence, r.anchor AS anchor, {_NEIGHBOUR}
 ORDER BY title
 """
+# CARD_OF and the entity's links both ways, as NEIGHBOURS_LINK_OUT and _IN read them (the
+# same sample, unordered: graph.store.card sorts them by title): what blurring an entity
+# reads, and what walking on from it reads of its links, in one round trip, not three.
+def _links_call(pattern: str, name: str) -> tuple[str, str]:
+    fields = ", ".join(f"{f.split(' AS ')[1]}: {f.split(' AS ')[0]}"
+                       for f in _NEIGHBOUR.split(", "))
+    return name, f"""CALL {{
+  WITH e
+  MATCH {pattern}
+  {_SAMPLE}
+  RETURN collect({{sentence: r.sentence, anchor: r.anchor, {fields}}}) AS {name}
+}}"""
+
+
+CARD_WITH_LINKS_OF = _card((
+    _links_call(f"(e)-[r:{Rel.LINKS_TO}]->(u:{E})", "links_out"),
+    _links_call(f"(u:{E})-[r:{Rel.LINKS_TO}]->(e)", "links_in")))
 ALIASES_OF = f"""
 UNWIND $titles AS t
 MATCH (e:{E} {{title: t}})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from graph import queries as Q
 from graph.backend import FalkorBackend, GraphBackend, open_backend
@@ -198,13 +198,16 @@ def entity_facts(backend: GraphBackend, title: str) -> list[EntityFact]:
 
 
 class Card(TypedDict):
-    """What blurring an entity reads of it (graph.queries.CARD_OF), in one query."""
+    """What blurring an entity reads of it (graph.queries.CARD_OF), in one query; with
+    its links both ways where asked (CARD_WITH_LINKS_OF)."""
 
     description: str | None
     infobox: str | None
     facts: list[LiteralFact]
     entity_facts: list[EntityFact]
     categories: list[str]
+    links_out: NotRequired[list[Neighbour]]
+    links_in: NotRequired[list[Neighbour]]
 
 
 def _ascending(*values: Any) -> tuple[Any, ...]:
@@ -212,12 +215,14 @@ def _ascending(*values: Any) -> tuple[Any, ...]:
     return tuple((v is None, "" if v is None else v) for v in values)
 
 
-def card(backend: GraphBackend, title: str) -> Card | None:
+def card(backend: GraphBackend, title: str, links: int | None = None) -> Card | None:
     """An entity's description, infobox name, literal facts, entity facts and
     categories in one round trip (each list in the order literal_facts, entity_facts
     and categories give: their ORDER BY, ties broken alike), or None where there is no
-    such entity."""
-    rows = backend.read(Q.CARD_OF, {"title": title})
+    such entity. With ``links``, also its LINKS_TO neighbours each way as
+    ``neighbours(..., limit=links)`` gives them (``links_out``, ``links_in``)."""
+    rows = (backend.read(Q.CARD_OF, {"title": title}) if links is None
+            else backend.read(Q.CARD_WITH_LINKS_OF, {"title": title, "limit": links}))
     if not rows:
         return None
     r = rows[0]
@@ -226,9 +231,15 @@ def card(backend: GraphBackend, title: str) -> Card | None:
                                              f["num_hi"], f["unit"], f["date"]))
     efs = sorted((f for f in r["entity_facts"] if f["key"] is not None),
                  key=lambda f: _ascending(f["key"], f["target"], f["text"]))
-    return {"description": r["description"], "infobox": r["infobox"],
-            "facts": facts, "entity_facts": efs,  # type: ignore[typeddict-item]
-            "categories": sorted(c for c in r["categories"] if c is not None)}
+    out: Card = {"description": r["description"], "infobox": r["infobox"],
+                 "facts": facts, "entity_facts": efs,  # type: ignore[typeddict-item]
+                 "categories": sorted(c for c in r["categories"] if c is not None)}
+    if links is not None:
+        empty = {"key": None, "text": None}
+        for side in ("links_out", "links_in"):
+            out[side] = sorted(({**empty, **n} for n in r[side]),  # type: ignore[literal-required]
+                               key=lambda n: n["title"])
+    return out
 
 
 NEIGHBOURS_READ = 300
