@@ -247,23 +247,37 @@ MATCH (u:{E})-[r:{Rel.LINKS_TO}]->(v:{E} {{title: $title}})
 RETURN r.sentence AS sentence, r.anchor AS anchor, {_NEIGHBOUR}
 ORDER BY title
 """
-# CARD_OF and the entity's links both ways, as NEIGHBOURS_LINK_OUT and _IN read them (the
-# same sample, unordered: graph.store.card sorts them by title): what blurring an entity
-# reads, and what walking on from it reads of its links, in one round trip, not three.
-def _links_call(pattern: str, name: str) -> tuple[str, str]:
+# A neighbours query's sample as a CALL subquery on a bound ``e``, collected into one
+# list ``name`` (unordered: graph.store sorts it as the query's ORDER BY does).
+def _sample_call(pattern: str, edge: str, name: str) -> tuple[str, str]:
     fields = ", ".join(f"{f.split(' AS ')[1]}: {f.split(' AS ')[0]}"
                        for f in _NEIGHBOUR.split(", "))
     return name, f"""CALL {{
   WITH e
   MATCH {pattern}
   {_SAMPLE}
-  RETURN collect({{sentence: r.sentence, anchor: r.anchor, {fields}}}) AS {name}
+  RETURN collect({{{edge}, {fields}}}) AS {name}
 }}"""
 
 
+_LINK_EDGE = "sentence: r.sentence, anchor: r.anchor"
+_FACT_EDGE = "key: r.key, text: r.text"
+# CARD_OF and the entity's links both ways, as NEIGHBOURS_LINK_OUT and _IN read them (the
+# same sample): what blurring an entity reads, and what walking on from it reads of its
+# links, in one round trip, not three.
 CARD_WITH_LINKS_OF = _card((
-    _links_call(f"(e)-[r:{Rel.LINKS_TO}]->(u:{E})", "links_out"),
-    _links_call(f"(u:{E})-[r:{Rel.LINKS_TO}]->(e)", "links_in")))
+    _sample_call(f"(e)-[r:{Rel.LINKS_TO}]->(u:{E})", _LINK_EDGE, "links_out"),
+    _sample_call(f"(u:{E})-[r:{Rel.LINKS_TO}]->(e)", _LINK_EDGE, "links_in")))
+# NEIGHBOURS_FACT_OUT and _IN in one round trip.
+_FACTS_OUT, _FACTS_IN = (
+    _sample_call(f"(e)-[r:{Rel.FACT}]->(u:{E})", _FACT_EDGE, "facts_out"),
+    _sample_call(f"(u:{E})-[r:{Rel.FACT}]->(e)", _FACT_EDGE, "facts_in"))
+FACT_NEIGHBOURS_OF = f"""
+MATCH (e:{E} {{title: $title}})
+{_FACTS_OUT[1]}
+{_FACTS_IN[1]}
+RETURN facts_out, facts_in
+"""
 ALIASES_OF = f"""
 UNWIND $titles AS t
 MATCH (e:{E} {{title: t}})

@@ -259,6 +259,20 @@ def neighbours(backend: GraphBackend, title: str, rel: Rel, direction: str,
             for r in backend.read(query, {"title": title, "limit": limit})]
 
 
+def fact_neighbours(backend: GraphBackend, title: str, limit: int = NEIGHBOURS_READ
+                    ) -> tuple[list[Neighbour], list[Neighbour]]:
+    """``neighbours(backend, title, Rel.FACT, d, limit)`` for d = "out", "in", in one
+    round trip (empty lists where there is no such entity)."""
+    rows = backend.read(Q.FACT_NEIGHBOURS_OF, {"title": title, "limit": limit})
+    if not rows:
+        return [], []
+    empty = {"sentence": None, "anchor": None}
+    out, into = ([{**empty, **n} for n in rows[0][side]]  # type: ignore[misc]
+                 for side in ("facts_out", "facts_in"))
+    return (sorted(out, key=lambda n: _ascending(n["key"], n["title"])),
+            sorted(into, key=lambda n: _ascending(n["key"], n["title"])))
+
+
 def aliases_of(backend: GraphBackend, titles: Sequence[str]) -> dict[str, list[str]]:
     """The redirect titles of each of ``titles`` (those in the graph)."""
     return {r["title"]: list(r["aliases"] or [])

@@ -294,10 +294,12 @@ class Sampler:
 
     def _read_neighbours(self, title: str) -> list[tuple[Relation, str]]:
         out: list[tuple[Relation, str]] = []
+        facts = dict(zip(("out", "in"), store.fact_neighbours(self.backend, title),
+                         strict=True))
         for rel, direction in ((Rel.FACT, "out"), (Rel.FACT, "in"), (Rel.LINKS_TO, "out"),
                                (Rel.LINKS_TO, "in")):
             rows = (self._links_of(title, direction) if rel == Rel.LINKS_TO
-                    else store.neighbours(self.backend, title, rel, direction))
+                    else facts[direction])
             for r in rows:
                 if r["stub"] or r["disambiguation"] or _NOT_A_THING.match(r["title"]):
                     continue

@@ -143,8 +143,11 @@ def test_reads_agree(loaded: GraphBackend) -> None:
             for d in ("out", "in"):
                 assert linked[f"links_{d}"] == store.neighbours(  # type: ignore[literal-required]
                     loaded, title, Rel.LINKS_TO, d, limit), (title, d, limit)
+            assert store.fact_neighbours(loaded, title, limit) == tuple(
+                store.neighbours(loaded, title, Rel.FACT, d, limit) for d in ("out", "in"))
     assert store.card(loaded, "Old stub") is None
     assert store.card(loaded, "Old stub", links=5) is None
+    assert store.fact_neighbours(loaded, "Old stub") == ([], [])
 
 
 def test_values_are_parameters_never_cypher(loaded: GraphBackend) -> None:
