@@ -135,6 +135,34 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
     the smallest set, so an intersection reads the fewest rows. Without it, anchored
     patterns come first. The order never changes the answer.
     """
+    body, params = _matches(preds, sizes)
+    if count:
+        return body + "\nWITH e LIMIT $cap\nRETURN count(e) AS n", params
+    return body + "\nWITH e LIMIT $cap\nRETURN e.title AS title ORDER BY title", params
+
+
+_PARAM = re.compile(r"\$(\w+)")
+
+
+def candidates_each(pred_sets: list[list[Predicate]], *,
+                    sizes: Callable[[Predicate], int | None] | None = None
+                    ) -> tuple[str, dict[str, Any]]:
+    """One query for several candidates_query(count=False) at once: a subquery each,
+    its parameters renamed apart (``$cap`` is shared), returning one row with a list
+    ``t{j}`` of up to ``$cap`` matching titles (unordered) for each set ``j``."""
+    parts, params = [], {}
+    for j, preds in enumerate(pred_sets):
+        body, own = _matches(preds, sizes)
+        body = _PARAM.sub(lambda m, j=j: f"$s{j}_{m.group(1)}", body)
+        parts.append(f"CALL {{\n{body}\nWITH e LIMIT $cap\nRETURN collect(e.title) AS t{j}\n}}")
+        params.update({f"s{j}_{name}": v for name, v in own.items()})
+    returns = ", ".join(f"t{j}" for j in range(len(pred_sets))) or "[] AS none"
+    return "\n".join([*parts, f"RETURN {returns}"]), params
+
+
+def _matches(preds: list[Predicate], sizes: Callable[[Predicate], int | None] | None
+             ) -> tuple[str, dict[str, Any]]:
+    """candidates_query's clauses up to (and with) its distinct candidates ``e``."""
     params: dict[str, Any] = {}
     lines: list[str] = []
 
@@ -186,10 +214,7 @@ def candidates_query(preds: list[Predicate], *, count: bool = True,
     if not lines:
         lines = [f"MATCH (e:{E})", "WITH DISTINCT e"]
     lines[-1] = f"WITH DISTINCT e WHERE e:{E} AND e.disambiguation = false"
-    body = "\n".join(heads + lines)
-    if count:
-        return body + "\nWITH e LIMIT $cap\nRETURN count(e) AS n", params
-    return body + "\nWITH e LIMIT $cap\nRETURN e.title AS title ORDER BY title", params
+    return "\n".join(heads + lines), params
 
 
 # A first clause's parameters ($x0, $k0, $b0), read from the row instead (r.x, ...).
@@ -247,6 +272,7 @@ def example_queries() -> dict[str, str]:
         out[f"candidates_{p.kind}_{i}"] = candidates_query([p])[0]
     out["candidates_all_count"] = candidates_query(preds)[0]
     out["candidates_all_titles"] = candidates_query(preds, count=False)[0]
+    out["candidates_each"] = candidates_each([preds[:3], preds[3:], []])[0]
     for n, (q, _) in enumerate(alone_queries(preds)):
         out[f"alone_{n}"] = q
     return out

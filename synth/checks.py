@@ -61,22 +61,28 @@ def check_tree(backend: GraphBackend, tree: Tree, k: int, cap: int = 10_000,
     and 3 are not kept: they read K rows). Each proof is a query; a graph
     summary in ``counts`` only orders its patterns and fills in recorded counts.
 
-    Check 1 reads at most 2 matches (exactly one, the intended entity, or not), and
-    counts them only where it fails, for the record; check 2 counts the constraints
-    that match few (fewer than the summary's threshold) exactly, several in one query,
-    and reads at most K matches of each other one; check 3 reads at most 2.
+    Check 1 reads at most 2 matches of each vertex (exactly one, the intended entity, or
+    not), every vertex in one query, and counts them only where it fails, for the
+    record; check 2 counts the constraints that match few (fewer than the summary's
+    threshold) exactly, several in one query, and reads at most K matches of each
+    other one; check 3 reads at most 2.
     ``names``: the hidden entities' names (hidden_names) where the caller has read
     them for this tree already."""
     counts = counts or Counts(backend, cap)
     failed: list[str] = []
     matches: dict[int, int] = {}
     alone: dict[int, int] = {}
-    for v in tree.bottom_up():
+    vertices, pred_sets = tree.bottom_up(), []
+    for v in vertices:
         kids = tree.children(v.id)
         preds = [constraint_pred(c.constraint) for c in kids if c.constraint is not None]
         preds += [relation_pred(c.relation, c.entity or "") for c in kids  # type: ignore[arg-type]
                   if c.kind == "entity"]
-        the_one = counts.titles(preds) == [v.entity]  # read up to 2: one, and only it
+        pred_sets.append(preds)
+    # Every vertex at once (one query): up to 2 matches each, one and only it.
+    for v, preds, found in zip(vertices, pred_sets, counts.titles_each(pred_sets),
+                               strict=True):
+        the_one = found == [v.entity]
         matches[v.id] = 1 if the_one else counts.count(preds)
         if not the_one:
             failed.append(f"1:vertex {v.id} matches {matches[v.id]}")

@@ -5,11 +5,12 @@ lead it to exactly the answer; the result is stored with the tree.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 from graph.backend import GraphBackend
-from graph.constraints import Predicate, candidates_query
+from graph.constraints import Predicate, candidates_each
 
 
 def solve(backend: GraphBackend, public_tree: dict[str, Any],
@@ -28,21 +29,30 @@ def solve(backend: GraphBackend, public_tree: dict[str, Any],
                    key=lambda v: (-depth[v["id"]], v["id"]))
     resolved: dict[int, str] = {}
     steps = []
-    for v in order:
-        preds = []
-        for c in children[v["id"]]:
-            if c["kind"] == "constraint":
-                preds.append(Predicate.of(c["constraint"]["kind"], c["constraint"]["params"]))
-            else:
-                rel = c["relation"]
-                preds.append(Predicate.of("relation", {
-                    "rel": rel["rel"], "direction": rel["direction"], "key": rel["key"] or "",
-                    "title": resolved[c["id"]]}))
-        q, params = candidates_query(preds, count=False, sizes=sizes)
-        found = [r["title"] for r in backend.read(q, {**params, "cap": 3})]
-        steps.append({"vertex": v["id"], "candidates": found})
-        if len(found) != 1:
-            return {"answer": None, "resolved": len(resolved), "steps": steps,
-                    "reason": f"vertex {v['id']} has {len(found)} candidates"}
-        resolved[v["id"]] = found[0]
+    # A level at a time, deepest first, in one query: a vertex needs only its children,
+    # which are deeper.
+    for _, level in itertools.groupby(order, key=lambda v: depth[v["id"]]):
+        level = list(level)
+        pred_sets = []
+        for v in level:
+            preds = []
+            for c in children[v["id"]]:
+                if c["kind"] == "constraint":
+                    preds.append(Predicate.of(c["constraint"]["kind"],
+                                              c["constraint"]["params"]))
+                else:
+                    rel = c["relation"]
+                    preds.append(Predicate.of("relation", {
+                        "rel": rel["rel"], "direction": rel["direction"],
+                        "key": rel["key"] or "", "title": resolved[c["id"]]}))
+            pred_sets.append(preds)
+        q, params = candidates_each(pred_sets, sizes=sizes)
+        row = backend.read(q, {**params, "cap": 3})[0]
+        for j, v in enumerate(level):
+            found = sorted(row[f"t{j}"])
+            steps.append({"vertex": v["id"], "candidates": found})
+            if len(found) != 1:
+                return {"answer": None, "resolved": len(resolved), "steps": steps,
+                        "reason": f"vertex {v['id']} has {len(found)} candidates"}
+            resolved[v["id"]] = found[0]
     return {"answer": resolved.get(0), "resolved": len(resolved), "steps": steps}

@@ -18,7 +18,7 @@ import pytest
 from graph import queries as Q
 from graph import summary as S
 from graph.backend import FalkorBackend
-from graph.constraints import Predicate, alone_queries, candidates_query
+from graph.constraints import Predicate, alone_queries, candidates_each, candidates_query
 from graph.store import graph_stats
 from ingest.pipeline import IngestConfig, ingest_dump
 from synth.sampler import Sampler, SynthConfig
@@ -132,6 +132,39 @@ def test_counts_batched_by_kind_are_each_predicates_own(ltg: FalkorBackend) -> N
     assert counts == [live(ltg, p) for p in preds]
     assert counts[-4 - 5:-5] == [0, 0, 0, 0] and counts[-5:] == counts[:5]
     assert sum(n > 0 for n in counts) > len(preds) // 2
+
+
+def test_candidates_read_together_are_each_sets_own(ltg: FalkorBackend) -> None:
+    """candidates_each (check 1 and the solver: one query for several vertices) reads
+    for each set of predicates the titles candidates_query reads for it alone: sets of
+    several kinds, one matching nothing, a missing name, the same parameters in two."""
+    rng = random.Random(2)
+    titles = [r["title"] for r in ltg.read("MATCH (e:Entity) WHERE e.popularity > 3 "
+                                           "RETURN e.title AS title ORDER BY title")]
+    cats = [r["name"] for r in ltg.read("MATCH (c:Category) RETURN c.name AS name "
+                                        "ORDER BY name")]
+    sets = []
+    for _ in range(12):
+        t, c = rng.choice(titles), rng.choice(cats)
+        sets.append([Predicate.of("links_to_named", {"title": t})])
+        sets.append([Predicate.of("links_to_named", {"title": t}),
+                     Predicate.of("category", {"name": c})])
+        sets.append([Predicate.of("relation", {"rel": "LINKS_TO", "direction": "in",
+                                               "key": "", "title": t}),
+                     Predicate.of("title_initial", {"letter": t[0].upper()})])
+    sets += [[Predicate.of("category", {"name": "No such category"})], sets[0]]
+    for cap in (2, 50):
+        q, params = candidates_each(sets)
+        row = ltg.read(q, {**params, "cap": cap})[0]
+        for j, preds in enumerate(sets):
+            one, own = candidates_query(preds, count=False)
+            alone = [r["title"] for r in ltg.read(one, {**own, "cap": cap})]
+            if len(alone) < cap:  # all of them: the same set (else any cap of them)
+                assert sorted(row[f"t{j}"]) == alone, (j, preds)
+            else:
+                assert len(row[f"t{j}"]) == cap
+    assert row[f"t{len(sets) - 2}"] == []
+    assert sum(bool(row[f"t{j}"]) for j in range(len(sets))) > len(sets) // 3
 
 
 def test_fingerprint_and_stats_are_the_graphs_and_survive_a_lost_summary(
