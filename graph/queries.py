@@ -165,27 +165,19 @@ ORDER BY name
 # ENTITY_BY_TITLE's description and infobox, and the rows of LITERAL_FACTS_OF,
 # ENTITY_FACTS_OF and CATEGORIES_OF as lists (unordered: graph.store.card sorts them
 # as those queries do). An OPTIONAL MATCH that finds nothing adds one map of nulls.
-# ``calls``: subqueries run first, each returning one more list (CARD_WITH_LINKS_OF).
-def _card(calls: tuple[tuple[str, str], ...] = ()) -> str:
-    head = f"MATCH (e:{E} {{title: $title}})"
-    carried = "".join(f", {name}" for name, _ in calls)
-    subqueries = "".join(f"\n{call}" for _, call in calls)
-    return f"""
-{head}{subqueries}
+CARD_OF = f"""
+MATCH (e:{E} {{title: $title}})
 OPTIONAL MATCH (e)-[:{Rel.HAS_FACT}]->(f:{F})
-WITH e{carried}, collect({{key: f.key, kind: f.kind, text: f.text, num: f.num,
-                  num_hi: f.num_hi, unit: f.unit, year: f.year, month: f.month, day: f.day,
-                  date: f.date, raw: f.raw}}) AS facts
+WITH e, collect({{key: f.key, kind: f.kind, text: f.text, num: f.num, num_hi: f.num_hi,
+                  unit: f.unit, year: f.year, month: f.month, day: f.day, date: f.date,
+                  raw: f.raw}}) AS facts
 OPTIONAL MATCH (e)-[r:{Rel.FACT}]->(t:{E})
-WITH e{carried}, facts, collect({{key: r.key, target: t.title, text: r.text}}) AS entity_facts
+WITH e, facts, collect({{key: r.key, target: t.title, text: r.text}}) AS entity_facts
 OPTIONAL MATCH (e)-[:{Rel.IN_CATEGORY}]->(c:{C})
-WITH e{carried}, facts, entity_facts, collect(c.name) AS categories
+WITH e, facts, entity_facts, collect(c.name) AS categories
 RETURN e.description AS description, e.infobox AS infobox, facts, entity_facts,
-       categories{carried}
+       categories
 """
-
-
-CARD_OF = _card()
 
 
 # -- research trees: sampling walks ----------------------------------------------------
@@ -246,37 +238,6 @@ MATCH (u:{E})-[r:{Rel.LINKS_TO}]->(v:{E} {{title: $title}})
 {_SAMPLE}
 RETURN r.sentence AS sentence, r.anchor AS anchor, {_NEIGHBOUR}
 ORDER BY title
-"""
-# A neighbours query's sample as a CALL subquery on a bound ``e``, collected into one
-# list ``name`` (unordered: graph.store sorts it as the query's ORDER BY does).
-def _sample_call(pattern: str, edge: str, name: str) -> tuple[str, str]:
-    fields = ", ".join(f"{f.split(' AS ')[1]}: {f.split(' AS ')[0]}"
-                       for f in _NEIGHBOUR.split(", "))
-    return name, f"""CALL {{
-  WITH e
-  MATCH {pattern}
-  {_SAMPLE}
-  RETURN collect({{{edge}, {fields}}}) AS {name}
-}}"""
-
-
-_LINK_EDGE = "sentence: r.sentence, anchor: r.anchor"
-_FACT_EDGE = "key: r.key, text: r.text"
-# CARD_OF and the entity's links both ways, as NEIGHBOURS_LINK_OUT and _IN read them (the
-# same sample): what blurring an entity reads, and what walking on from it reads of its
-# links, in one round trip, not three.
-CARD_WITH_LINKS_OF = _card((
-    _sample_call(f"(e)-[r:{Rel.LINKS_TO}]->(u:{E})", _LINK_EDGE, "links_out"),
-    _sample_call(f"(u:{E})-[r:{Rel.LINKS_TO}]->(e)", _LINK_EDGE, "links_in")))
-# NEIGHBOURS_FACT_OUT and _IN in one round trip.
-_FACTS_OUT, _FACTS_IN = (
-    _sample_call(f"(e)-[r:{Rel.FACT}]->(u:{E})", _FACT_EDGE, "facts_out"),
-    _sample_call(f"(u:{E})-[r:{Rel.FACT}]->(e)", _FACT_EDGE, "facts_in"))
-FACT_NEIGHBOURS_OF = f"""
-MATCH (e:{E} {{title: $title}})
-{_FACTS_OUT[1]}
-{_FACTS_IN[1]}
-RETURN facts_out, facts_in
 """
 ALIASES_OF = f"""
 UNWIND $titles AS t

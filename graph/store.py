@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 from graph import queries as Q
 from graph.backend import FalkorBackend, GraphBackend, open_backend
@@ -198,16 +198,13 @@ def entity_facts(backend: GraphBackend, title: str) -> list[EntityFact]:
 
 
 class Card(TypedDict):
-    """What blurring an entity reads of it (graph.queries.CARD_OF), in one query; with
-    its links both ways where asked (CARD_WITH_LINKS_OF)."""
+    """What blurring an entity reads of it (graph.queries.CARD_OF), in one query."""
 
     description: str | None
     infobox: str | None
     facts: list[LiteralFact]
     entity_facts: list[EntityFact]
     categories: list[str]
-    links_out: NotRequired[list[Neighbour]]
-    links_in: NotRequired[list[Neighbour]]
 
 
 def _ascending(*values: Any) -> tuple[Any, ...]:
@@ -215,14 +212,12 @@ def _ascending(*values: Any) -> tuple[Any, ...]:
     return tuple((v is None, "" if v is None else v) for v in values)
 
 
-def card(backend: GraphBackend, title: str, links: int | None = None) -> Card | None:
+def card(backend: GraphBackend, title: str) -> Card | None:
     """An entity's description, infobox name, literal facts, entity facts and
     categories in one round trip (each list in the order literal_facts, entity_facts
     and categories give: their ORDER BY, ties broken alike), or None where there is no
-    such entity. With ``links``, also its LINKS_TO neighbours each way as
-    ``neighbours(..., limit=links)`` gives them (``links_out``, ``links_in``)."""
-    rows = (backend.read(Q.CARD_OF, {"title": title}) if links is None
-            else backend.read(Q.CARD_WITH_LINKS_OF, {"title": title, "limit": links}))
+    such entity."""
+    rows = backend.read(Q.CARD_OF, {"title": title})
     if not rows:
         return None
     r = rows[0]
@@ -231,15 +226,9 @@ def card(backend: GraphBackend, title: str, links: int | None = None) -> Card | 
                                              f["num_hi"], f["unit"], f["date"]))
     efs = sorted((f for f in r["entity_facts"] if f["key"] is not None),
                  key=lambda f: _ascending(f["key"], f["target"], f["text"]))
-    out: Card = {"description": r["description"], "infobox": r["infobox"],
-                 "facts": facts, "entity_facts": efs,  # type: ignore[typeddict-item]
-                 "categories": sorted(c for c in r["categories"] if c is not None)}
-    if links is not None:
-        empty = {"key": None, "text": None}
-        for side in ("links_out", "links_in"):
-            out[side] = sorted(({**empty, **n} for n in r[side]),  # type: ignore[literal-required]
-                               key=lambda n: n["title"])
-    return out
+    return {"description": r["description"], "infobox": r["infobox"],
+            "facts": facts, "entity_facts": efs,  # type: ignore[typeddict-item]
+            "categories": sorted(c for c in r["categories"] if c is not None)}
 
 
 NEIGHBOURS_READ = 300
@@ -257,20 +246,6 @@ def neighbours(backend: GraphBackend, title: str, rel: Rel, direction: str,
     empty = {"key": None, "text": None, "sentence": None, "anchor": None}
     return [{**empty, **r}  # type: ignore[misc]
             for r in backend.read(query, {"title": title, "limit": limit})]
-
-
-def fact_neighbours(backend: GraphBackend, title: str, limit: int = NEIGHBOURS_READ
-                    ) -> tuple[list[Neighbour], list[Neighbour]]:
-    """``neighbours(backend, title, Rel.FACT, d, limit)`` for d = "out", "in", in one
-    round trip (empty lists where there is no such entity)."""
-    rows = backend.read(Q.FACT_NEIGHBOURS_OF, {"title": title, "limit": limit})
-    if not rows:
-        return [], []
-    empty = {"sentence": None, "anchor": None}
-    out, into = ([{**empty, **n} for n in rows[0][side]]  # type: ignore[misc]
-                 for side in ("facts_out", "facts_in"))
-    return (sorted(out, key=lambda n: _ascending(n["key"], n["title"])),
-            sorted(into, key=lambda n: _ascending(n["key"], n["title"])))
 
 
 def aliases_of(backend: GraphBackend, titles: Sequence[str]) -> dict[str, list[str]]:

@@ -24,6 +24,7 @@ from typing import Any
 from graph import store
 from graph.backend import GraphBackend
 from graph.buckets import number_buckets, season_bucket, year_buckets
+from graph.model import Rel
 from synth.claims import claim_vp, obj_form
 from synth.describe import describe_category, noun_for
 from synth.model import (
@@ -149,23 +150,17 @@ LinkReader = Callable[[str, str], list[store.Neighbour]]
 
 
 def profile(backend: GraphBackend, title: str, lang: str = "en",
-            book: PhraseBook | None = None, links: LinkReader | None = None,
-            card: store.Card | None = None) -> EntityProfile:
+            book: PhraseBook | None = None, links: LinkReader | None = None
+            ) -> EntityProfile:
     """Read an entity's facts, categories and claimed links and blur each. ``links``
     reads its links where the caller keeps them already (the sampler reads the same
-    rows to walk on); ``card``: the entity's card where the caller has read it."""
+    rows to walk on)."""
     book = book or PhraseBook.default()
-    if card is None:
-        card = store.card(backend, title, None if links else store.NEIGHBOURS_READ)
-    if links is None:  # read with the card, in one query
-        sides = {d: (card or {}).get(f"links_{d}", []) for d in ("out", "in")}
-
-        def links(_title: str, direction: str) -> list[store.Neighbour]:
-            return sides[direction]  # type: ignore[return-value]
+    links = links or (lambda t, d: store.neighbours(backend, t, Rel.LINKS_TO, d))
     p = EntityProfile(title)
     page = {"page": title}
-    ent = card or {"description": None, "infobox": None, "facts": [],
-                   "entity_facts": [], "categories": []}
+    ent = store.card(backend, title) or {"description": None, "infobox": None, "facts": [],
+                                          "entity_facts": [], "categories": []}
     p.infobox = ent["infobox"]
     for f in ent["facts"]:
         p.fact_keys.append(f["key"])

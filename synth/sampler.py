@@ -78,10 +78,6 @@ class Kept[T]:
     def __len__(self) -> int:
         return len(self._items)
 
-    def __contains__(self, key: str) -> bool:
-        with self._lock:
-            return key in self._items
-
 
 def graph_language(backend: GraphBackend) -> str:
     """The language of the graph's dumps ("en", "ltg", ...): English rules for
@@ -266,20 +262,8 @@ class Sampler:
         return buckets, list(itertools.accumulate(roots[b] for b in buckets))
 
     def profile(self, title: str) -> EntityProfile:
-        return self._profiles.get(title, lambda: self._read_profile(title))
-
-    def _read_profile(self, title: str) -> EntityProfile:
-        """An entity's card, with its links both ways where they are not kept yet (one
-        query, not three), kept for the walk."""
-        keys = {d: f"{d}:{title}" for d in ("out", "in")}
-        if all(k in self._links for k in keys.values()):
-            card = store.card(self.backend, title)
-        else:
-            card = store.card(self.backend, title, store.NEIGHBOURS_READ)
-            if card is not None:
-                for d, k in keys.items():
-                    self._links.get(k, lambda d=d: card[f"links_{d}"])  # type: ignore[literal-required]
-        return profile(self.backend, title, self.lang, self.book, self._links_of, card)
+        return self._profiles.get(title, lambda: profile(
+            self.backend, title, self.lang, self.book, self._links_of))
 
     def _links_of(self, title: str, direction: str) -> list[store.Neighbour]:
         """An entity's links one way, read once for both its profile and the walk."""
@@ -294,12 +278,10 @@ class Sampler:
 
     def _read_neighbours(self, title: str) -> list[tuple[Relation, str]]:
         out: list[tuple[Relation, str]] = []
-        facts = dict(zip(("out", "in"), store.fact_neighbours(self.backend, title),
-                         strict=True))
         for rel, direction in ((Rel.FACT, "out"), (Rel.FACT, "in"), (Rel.LINKS_TO, "out"),
                                (Rel.LINKS_TO, "in")):
             rows = (self._links_of(title, direction) if rel == Rel.LINKS_TO
-                    else facts[direction])
+                    else store.neighbours(self.backend, title, rel, direction))
             for r in rows:
                 if r["stub"] or r["disambiguation"] or _NOT_A_THING.match(r["title"]):
                     continue
