@@ -150,13 +150,15 @@ def candidates_each(pred_sets: list[list[Predicate]], *,
     """One query for several candidates_query(count=False) at once: a subquery each,
     its parameters renamed apart (``$cap`` is shared), returning one row with a list
     ``t{j}`` of up to ``$cap`` matching titles (unordered) for each set ``j``."""
+    if not pred_sets:
+        raise GraphError("candidates_each needs at least one set of predicates")
     parts, params = [], {}
     for j, preds in enumerate(pred_sets):
         body, own = _matches(preds, sizes)
         body = _PARAM.sub(lambda m, j=j: f"$s{j}_{m.group(1)}", body)
         parts.append(f"CALL {{\n{body}\nWITH e LIMIT $cap\nRETURN collect(e.title) AS t{j}\n}}")
         params.update({f"s{j}_{name}": v for name, v in own.items()})
-    returns = ", ".join(f"t{j}" for j in range(len(pred_sets))) or "[] AS none"
+    returns = ", ".join(f"t{j}" for j in range(len(pred_sets)))
     return "\n".join([*parts, f"RETURN {returns}"]), params
 
 

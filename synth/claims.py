@@ -64,7 +64,8 @@ _APPOSITION = re.compile(r"^\s*,[^,]{1,60},")
 def _subject_len(left: str, subject: str) -> int:
     """How many characters at the start of ``left`` name the subject (0: none): the
     longest of its title without a parenthesised tail, one of the title's capitalised
-    words (after a leading "The "), or a pronoun; else "The <noun>"."""
+    words of 3 letters or more (either after a leading "The "), or a pronoun (at the
+    very start); else "The <noun>"."""
     skip = 4 if left.startswith("The ") else 0
 
     def named(n: str) -> int:  # a pronoun stands at the start, a name may follow "The "
@@ -78,7 +79,9 @@ def _subject_len(left: str, subject: str) -> int:
     end = named(bare) if bare else 0
     if end:
         return end
-    best = 0  # else the longest match (two of one length cannot both match)
+    # Else the longest match. Two of one length cannot both match: at one offset they
+    # would be one string, and a pronoun (at 0) never starts with "The " (names at 4).
+    best = 0
     for n in (*bare.split(" "), *_PRONOUNS):
         if n in _PRONOUNS or (len(n) >= 3 and n[:1].isupper()):
             best = max(best, named(n))

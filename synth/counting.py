@@ -110,13 +110,9 @@ class Counts:
         self.queries += 1
         return int(self.backend.read(q, {**params, "cap": k})[0]["n"]) >= k
 
-    def titles(self, preds: list[Predicate], cap: int = 2) -> list[str]:
-        q, params = candidates_query(preds, count=False, sizes=self.size)
-        self.queries += 1
-        return [r["title"] for r in self.backend.read(q, {**params, "cap": cap})]
-
     def titles_each(self, pred_sets: list[list[Predicate]], cap: int = 2) -> list[list[str]]:
-        """titles() of each set, in one query (graph.constraints.candidates_each)."""
+        """Up to ``cap`` titles (sorted) matching each set of predicates, in one query
+        (graph.constraints.candidates_each)."""
         if not pred_sets:
             return []
         q, params = candidates_each(pred_sets, sizes=self.size)
