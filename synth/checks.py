@@ -16,7 +16,7 @@ from graph import store
 from graph.backend import GraphBackend
 from synth.counting import Counts, constraint_pred, relation_pred
 from synth.model import Tree
-from synth.names import _QUOTED, shares_a_stem, too_close
+from synth.names import _QUOTED, shares_a_stem, too_close, without_qualifier
 
 
 def hidden_names(backend: GraphBackend, tree: Tree) -> dict[str, list[str]]:
@@ -27,7 +27,7 @@ def hidden_names(backend: GraphBackend, tree: Tree) -> dict[str, list[str]]:
     for title, aliases in store.aliases_of(backend, titles).items():
         names[title].extend(aliases)
     for t, ns in names.items():
-        bare = re.sub(r"\s*\(.*\)$", "", t)
+        bare = without_qualifier(t)
         if bare != t:
             ns.append(bare)
     return names

@@ -28,6 +28,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from synth.names import without_qualifier
+
 _AUX = frozenset("is was are were has had have became becomes remains remained lies lay "
                  "flows flowed rises rose runs ran stands stood serves served joined joins "
                  "won wins led leads lived lives died dies moved moves borders bordered "
@@ -53,7 +55,6 @@ _WORD = re.compile(r"^[a-z][a-z'’\-]*$")
 MAX_WORDS = 7
 
 
-_PAREN_TAIL = re.compile(r"\s*\(.*\)$")
 _THE_NOUN = re.compile(r"^The [a-z]+\b")
 _NEXT_WORD = re.compile(r"^\s*([A-Za-z]+)")
 _LIST_ITEM = re.compile(r"^\s*,\s*[^,.;]{1,40}(?:,|\band\b|\bor\b)")
@@ -74,7 +75,7 @@ def _subject_len(left: str, subject: str) -> int:
         ok = left.startswith(n, at) and (len(left) == end or not left[end].isalnum())
         return end if ok else 0
 
-    bare = _PAREN_TAIL.sub("", subject).strip() if "(" in subject else subject.strip()
+    bare = without_qualifier(subject).strip()
     # The whole title first: a word of it, or a pronoun, that also matches is shorter.
     end = named(bare) if bare else 0
     if end:

@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from synth.names import without_qualifier
 from synth.phrasebook import PhraseBook
 
 # Wikipedia housekeeping: says nothing about the subject.
@@ -250,7 +251,7 @@ def noun_for(infobox: str | None, categories: list[str], title: str,
                 if noun in _GENERIC and english:  # "place": the lead may say "town"
                     return description_noun(description, title) or noun
                 return noun
-        bare = re.sub(r"\s*\(.*\)$", "", bare)
+        bare = without_qualifier(bare)
         if re.fullmatch(r"[a-z][a-z .\-]{2,30}", bare) and len(bare.split()) <= 3 \
                 and not low.startswith("infoskreine"):
             return bare

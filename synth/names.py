@@ -6,6 +6,16 @@ import re
 
 _WORD = re.compile(r"\w+")
 _QUOTED = re.compile(r"[“\"]([^”\"]+)[”\"]")
+_QUALIFIER = re.compile(r"\s*\(.*\)$")
+
+
+def without_qualifier(name: str) -> str:
+    """``name`` without a parenthesised tail.
+
+    >>> without_qualifier("Paris (Texas)"), without_qualifier("Riga")
+    ('Paris', 'Riga')
+    """
+    return _QUALIFIER.sub("", name) if "(" in name else name
 
 
 # Words of a name that say what kind of thing it is, not which one.
