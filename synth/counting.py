@@ -8,7 +8,13 @@ without the summary's help.
 from __future__ import annotations
 
 from graph.backend import GraphBackend
-from graph.constraints import Predicate, alone_queries, candidates_each, candidates_query
+from graph.constraints import (
+    Predicate,
+    alone_queries,
+    candidates_each,
+    candidates_query,
+    members_query,
+)
 from graph.summary import GraphSummary
 from synth.model import Constraint, Relation
 
@@ -48,26 +54,34 @@ class Counts:
         A caller that only needs to know whether a count is below some bound (the
         sampler, comparing a constraint with the best one so far) passes the bound: the
         engine stops at it instead of reading every match of a large set."""
+        return self.count_keeping(preds, cap)[0]
+
+    def count_keeping(self, preds: list[Predicate], cap: int | None = None, keep: int = 0
+                      ) -> tuple[int, list[str] | None]:
+        """count(), and the titles of the matches where a query counted them and they
+        are fewer than ``cap`` and at most ``keep`` (else None): what a narrowing
+        (synth.sampler.Narrowing) reads on from, not walking to them again."""
         cap = self.cap if cap is None else max(0, min(cap, self.cap))
         key = frozenset(preds)
         hit = self.cache.get(key)
         if hit is not None and (hit[0] < hit[1] or hit[1] >= cap):
-            return min(hit[0], cap)
+            return min(hit[0], cap), None
         n = None
         if self.summary is not None and self.lookup and len(key) == 1:
             n = self.summary.count(preds[0], self.cap)
             self.looked_up += n is not None
             if n is not None:
                 self.cache[key] = (n, self.cap)
-                return min(n, cap)
-        q, params = candidates_query(preds, sizes=self.size)
+                return min(n, cap), None
+        q, params = candidates_query(preds, sizes=self.size, keep=keep > 0)
         self.queries += 1
-        n = int(self.backend.read(q, {**params, "cap": cap})[0]["n"])
+        row = self.backend.read(q, {**params, "cap": cap, "keep": keep})[0]
+        n = int(row["n"])
         # Another thread may have counted it meanwhile: keep whichever says more.
         old = self.cache.get(key)
         if old is None or (old[0] >= old[1] and cap > old[1]):
             self.cache[key] = (n, cap)
-        return n
+        return n, (list(row["titles"]) if keep and n < cap and n <= keep else None)
 
     def count_alone(self, preds: list[Predicate]) -> None:
         """Count each of ``preds`` alone that the summary says is small (it holds no
@@ -119,6 +133,25 @@ class Counts:
         self.queries += 1
         row = self.backend.read(q, {**params, "cap": cap})[0]
         return [sorted(row[f"t{j}"]) for j in range(len(pred_sets))]
+
+
+    def members(self, preds: list[Predicate], tests: list[Predicate], cap: int,
+                titles: list[str] | None = None) -> list[tuple[str, list[bool]]]:
+        """Up to ``cap`` entities matching ``preds``, each with whether it meets each
+        of ``tests`` (constraints): their titles read first, unless given, then one
+        query for all tests (graph.constraints.members_query)."""
+        if titles is None:
+            q, params = candidates_query(preds, count=False, sizes=self.size)
+            self.queries += 1
+            titles = [r["title"] for r in self.backend.read(q, {**params, "cap": cap})]
+        titles = titles[:cap]
+        met: dict[str, list[bool]] = {t: [False] * len(tests) for t in titles}
+        if titles and tests:
+            q, params = members_query(tests)
+            self.queries += 1
+            for r in self.backend.read(q, {**params, "titles": titles}):
+                met[r["title"]][int(r["i"])] = True
+        return list(met.items())
 
 
 def constraint_pred(c: Constraint) -> Predicate:

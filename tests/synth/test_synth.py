@@ -4,6 +4,7 @@ enwiki sample (rich infoboxes), on the real embedded engine."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,10 @@ import pytest
 from graph.backend import FalkorBackend
 from graph.schema import migrate
 from ingest.pipeline import IngestConfig, ingest_dump
+from synth import sampler as sampler_module
 from synth.checks import check_tree, hidden_names, leaks
 from synth.config import SynthConfig
-from synth.counting import Counts
+from synth.counting import Counts, constraint_pred
 from synth.errors import SynthError
 from synth.model import Tree
 from synth.pipeline import synthesize
@@ -119,14 +121,16 @@ def test_bounded_counts_change_nothing(ltg: FalkorBackend) -> None:
     every set in full gives the same trees, byte for byte."""
 
     class FullCounts(Counts):
-        def count(self, preds: list, cap: int | None = None) -> int:
-            n = super().count(preds)
-            return n if cap is None else min(n, cap)
+        def count_keeping(self, preds: list, cap: int | None = None, keep: int = 0
+                          ) -> tuple[int, list[str] | None]:
+            n, found = super().count_keeping(preds, None, keep)
+            return (n, found) if cap is None or n < cap else (cap, None)
 
     class Bounded(Counts):
-        def count(self, preds: list, cap: int | None = None) -> int:
+        def count_keeping(self, preds: list, cap: int | None = None, keep: int = 0
+                          ) -> tuple[int, list[str] | None]:
             caps.append(self.cap if cap is None else cap)
-            return super().count(preds, cap)
+            return super().count_keeping(preds, cap, keep)
 
     caps: list[int] = []
     cfg = SynthConfig(vertices=6)
@@ -136,9 +140,67 @@ def test_bounded_counts_change_nothing(ltg: FalkorBackend) -> None:
     a, _ = synthesize(ltg, cfg, count=6, seed=33, sampler=bounded)
     b, _ = synthesize(ltg, cfg, count=6, seed=33, sampler=full)
     assert [t.to_json() for t in a] == [t.to_json() for t in b] and len(a) == 6
-    # Bounded: root literals up to 2, and many comparisons below the run's cap (69 of
-    # 265 counts on ltgwiki; the rest are single constraints and their relations).
-    assert 2 in caps and sum(c < cfg.cap for c in caps) > len(caps) / 5
+    # Bounded: root literals up to 2, and comparisons below the run's cap (30 of 226
+    # counts on ltgwiki; the rest are single constraints and their relations, and
+    # where 64 or fewer candidates are left the choice is counted in memory).
+    assert 2 in caps and sum(c < cfg.cap for c in caps) > 15
+
+
+def test_narrowing_in_memory_changes_nothing(ltg: FalkorBackend,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a vertex has few candidates left, the sampler reads them once with the
+    options each meets and counts the rest of its choice in memory; counting every
+    choice by queries instead gives the same trees, byte for byte."""
+    cfg = SynthConfig(vertices=6)
+    reads: list[int] = []
+
+    class Reading(Counts):
+        def members(self, preds: list, tests: list, cap: int,
+                    titles: list[str] | None = None) -> list[tuple[str, list[bool]]]:
+            rows = super().members(preds, tests, cap, titles)
+            reads.append(len(rows))
+            return rows
+
+    narrowed = Sampler(ltg, cfg)
+    narrowed.counts = Reading(ltg, cfg.cap, narrowed.summary)
+    a, _ = synthesize(ltg, cfg, count=8, seed=44, sampler=narrowed)
+    monkeypatch.setattr(sampler_module, "_NARROW_MAX", 0)
+    queried = Sampler(ltg, cfg)
+    queried.counts = Reading(ltg, cfg.cap, queried.summary)
+    calls = len(reads)
+    b, _ = synthesize(ltg, cfg, count=8, seed=44, sampler=queried)
+    assert [t.to_json() for t in a] == [t.to_json() for t in b] and len(a) == 8
+    assert calls > 5 and len(reads) == calls  # narrowed often; never with the limit at 0
+    assert all(2 <= n <= 64 for n in reads)
+
+
+def test_a_narrowings_counts_are_the_queries_counts(ltg: FalkorBackend) -> None:
+    """Narrowing.count, for every option and pair of options of real vertices, equals
+    the count the sampler would have queried."""
+    cfg = SynthConfig(vertices=6)
+    s = Sampler(ltg, cfg)
+    titles = [r["title"] for r in ltg.read(
+        "MATCH (e:Entity) WHERE e.stub = false AND e.popularity > 5 "
+        "RETURN e.title AS title ORDER BY title LIMIT 40")]
+    checked = 0
+    for title in titles:
+        options = s._options(title, random.Random(0), set())
+        for first in options[:4]:
+            base = [constraint_pred(first)]
+            n, found = Counts(ltg, cfg.cap, s.summary).count_keeping(base, keep=64)
+            if not 2 <= n <= 64:
+                continue
+            assert found is not None and len(found) == n
+            for given in (found, None):  # titles kept by the count, or read again
+                narrowing = s._narrowing([], [first], options, n, given)
+                assert narrowing is not None
+                for c in options:
+                    for d in (None, *options[:3]):
+                        chosen = [first] if d is None else [first, d]
+                        want = s.counts.count([constraint_pred(x) for x in (*chosen, c)])
+                        assert narrowing.count(chosen, c) == want, (title, first, c, d)
+                        checked += 1
+    assert checked > 100
 
 
 def test_a_bounded_count_is_cached_as_a_lower_bound(ltg: FalkorBackend) -> None:

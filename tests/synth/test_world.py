@@ -16,10 +16,12 @@ import pytest
 
 from graph import queries as Q
 from graph.backend import FalkorBackend
+from graph.constraints import candidates_query
 from ingest.pipeline import IngestConfig, ingest_dump
 from synth.blur import PERSON_NOUNS, year_levels
 from synth.checks import hidden_names, leaks
 from synth.clues import tree_clues
+from synth.counting import constraint_pred
 from synth.describe import describe_category
 from synth.model import CONSTRAINT_KINDS, Relation, Tree, Vertex
 from synth.phrasebook import PhraseBook
@@ -287,3 +289,37 @@ def test_initials_can_be_switched_off(ltg: FalkorBackend) -> None:
     assert trees
     assert not [v for t in trees for v in t.vertices
                 if v.constraint is not None and v.constraint.kind == "title_initial"]
+
+
+def test_members_are_what_each_constraints_own_query_matches(en: FalkorBackend) -> None:
+    """Counts.members (one query for every option of a vertex, synth.sampler.Narrowing)
+    says of each entity what candidates_query says of each constraint alone: every kind
+    a profile gives on English pages (links both ways, infobox entities, facts,
+    categories, initials), entities that meet a constraint and entities that do not."""
+    s = Sampler(en, SynthConfig(vertices=6))
+    rows = en.read("MATCH (e:Entity) WHERE e.stub = false AND e.popularity > 3 "
+                   "RETURN e.title AS title ORDER BY title")
+    titles = [r["title"] for r in rows]
+    kinds: Counter[str] = Counter()
+    met = 0
+    for title in titles[::max(1, len(titles) // 25)]:
+        tests = [c for group in s.profile(title).groups for c in group]
+        preds = [constraint_pred(c) for c in tests]
+        # The entity itself (it meets every one of its constraints), pages it links to
+        # and from, and unrelated ones.
+        near = [r["title"] for r in en.read(
+            "MATCH (e:Entity {title: $t})-[:LINKS_TO]-(u:Entity) WHERE u.disambiguation = false "
+            "RETURN DISTINCT u.title AS title ORDER BY title LIMIT 30", {"t": title})]
+        candidates = sorted({title, *near, *titles[:10]})
+        got = dict(s.counts.members([], preds, len(candidates), candidates))
+        assert got[title] == [True] * len(preds), title
+        for i, p in enumerate(preds):
+            q, params = candidates_query([p], count=False)
+            matches = {r["title"] for r in en.read(q, {**params, "cap": 10**6})}
+            for t in candidates:
+                assert got[t][i] == (t in matches), (title, p, t)
+                met += got[t][i] and t != title
+            kinds[p.kind] += 1
+    assert {"links_to_named", "linked_from_named", "category", "fact_year",
+            "title_initial"} <= set(kinds), kinds
+    assert met > 50
