@@ -123,8 +123,8 @@ def candidates_query(preds: list[Predicate], *, count: bool = True, keep: bool =
 
     With ``count`` it returns ``n``: how many distinct entities match, counting at most
     ``$cap`` (pass the cap as a parameter). Otherwise it returns up to ``$cap`` distinct
-    ``title`` values, sorted. With ``keep``, both: ``n`` and ``titles``, the first
-    ``$keep`` of the matches (unordered).
+    ``title`` values, sorted. With ``keep`` (``count`` aside), both: ``n`` and
+    ``titles``, the first ``$keep`` of the matches (unordered).
 
     The named nodes of all predicates are looked up first (a missing one matches
     nothing); then one MATCH clause per predicate: within a single MATCH, Cypher would

@@ -30,7 +30,9 @@ class Counts:
 
     (Counting intersections in memory, from each predicate's set of matches read once
     per run, was measured on the 1M synthetic graph and gained nothing: reading the
-    sets cost what the counts saved.)
+    sets cost what the counts saved. What does pay is reading a vertex's few
+    remaining candidates once with every option's test: :meth:`members`, for
+    synth.sampler.Narrowing.)
     """
 
     def __init__(self, backend: GraphBackend, cap: int,
@@ -133,7 +135,6 @@ class Counts:
         self.queries += 1
         row = self.backend.read(q, {**params, "cap": cap})[0]
         return [sorted(row[f"t{j}"]) for j in range(len(pred_sets))]
-
 
     def members(self, preds: list[Predicate], tests: list[Predicate], cap: int,
                 titles: list[str] | None = None) -> list[tuple[str, list[bool]]]:

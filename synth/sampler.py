@@ -51,12 +51,13 @@ _KEEP_ENTITIES = 50_000  # profiles and neighbours kept (a long-lived API sample
 _NARROW_MAX = 64  # a vertex's candidates this few are read once, with every option's test
 
 
+
 class Narrowing:
     """A vertex's candidates (its relations to its children and the constraints chosen
     so far), each with the options it meets, read in one query: the greedy choice's
     later counts are then taken in memory (on the 1M synthetic graph three quarters
-    of its count queries were over sets of at most 64 candidates). The same numbers
-    as the queries would give, so the same choices and trees; the proof
+    of its count queries were over sets of at most 64 candidates). Exact counts where
+    the queries count only up to a bound, so the same choices and trees; the proof
     (synth.checks) counts again by queries."""
 
     def __init__(self, chosen: list[Constraint], options: list[Constraint],
@@ -69,6 +70,7 @@ class Narrowing:
         """How many candidates meet ``chosen`` and ``c`` (options, or chosen before)."""
         need = {self._place[id(x)] for x in (*chosen, c) if id(x) not in self._before}
         return sum(need <= meets for meets in self._meets)
+
 
 class Kept[T]:
     """What a sampler has read, by key, for as long as it is among the most recently
@@ -430,8 +432,10 @@ class Sampler:
                         else (cfg.cap, None))
             is_root = v.parent is None
             narrowing: Narrowing | None = None
+            narrowed = False  # tried once per vertex: if the graph disagrees, queries
             while n > 1 and len(chosen) < allowance:
-                if narrowing is None and n <= _NARROW_MAX:
+                if not narrowed and n <= _NARROW_MAX:
+                    narrowed = True
                     narrowing = self._narrowing(base, chosen, options, n, found)
                 picked = self._most_telling(tree, base, chosen, options, n, is_root, narrowing)
                 if picked is None:
@@ -474,7 +478,7 @@ class Sampler:
                    ) -> Narrowing | None:
         """The ``n`` candidates of ``base`` and ``chosen`` (``found``: their titles,
         where the count read them) with the options each meets; None (count by
-        queries) if the graph does not give exactly ``n`` of them."""
+        queries) if their titles, read here, are not exactly ``n``."""
         preds = base + [constraint_pred(c) for c in chosen]
         rows = self.counts.members(preds, [constraint_pred(c) for c in options], n + 1,
                                    found)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from graph.backend import FalkorBackend
+from graph.constraints import candidates_query
 from graph.schema import migrate
 from ingest.pipeline import IngestConfig, ingest_dump
 from synth import sampler as sampler_module
@@ -153,12 +154,15 @@ def test_narrowing_in_memory_changes_nothing(ltg: FalkorBackend,
     choice by queries instead gives the same trees, byte for byte."""
     cfg = SynthConfig(vertices=6)
     reads: list[int] = []
+    given = 0  # narrowings on titles a count kept
 
     class Reading(Counts):
         def members(self, preds: list, tests: list, cap: int,
                     titles: list[str] | None = None) -> list[tuple[str, list[bool]]]:
+            nonlocal given
             rows = super().members(preds, tests, cap, titles)
             reads.append(len(rows))
+            given += titles is not None
             return rows
 
     narrowed = Sampler(ltg, cfg)
@@ -171,7 +175,7 @@ def test_narrowing_in_memory_changes_nothing(ltg: FalkorBackend,
     b, _ = synthesize(ltg, cfg, count=8, seed=44, sampler=queried)
     assert [t.to_json() for t in a] == [t.to_json() for t in b] and len(a) == 8
     assert calls > 5 and len(reads) == calls  # narrowed often; never with the limit at 0
-    assert all(2 <= n <= 64 for n in reads)
+    assert all(2 <= n <= 64 for n in reads) and given >= 1
 
 
 def test_a_narrowings_counts_are_the_queries_counts(ltg: FalkorBackend) -> None:
@@ -190,7 +194,9 @@ def test_a_narrowings_counts_are_the_queries_counts(ltg: FalkorBackend) -> None:
             n, found = Counts(ltg, cfg.cap, s.summary).count_keeping(base, keep=64)
             if not 2 <= n <= 64:
                 continue
-            assert found is not None and len(found) == n
+            q, params = candidates_query(base, count=False)
+            assert found is not None and sorted(found) == [
+                r["title"] for r in ltg.read(q, {**params, "cap": 100})]
             for given in (found, None):  # titles kept by the count, or read again
                 narrowing = s._narrowing([], [first], options, n, given)
                 assert narrowing is not None
