@@ -7,6 +7,9 @@ without the summary's help.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from graph.backend import GraphBackend
 from graph.constraints import (
     Predicate,
@@ -17,6 +20,9 @@ from graph.constraints import (
 )
 from graph.summary import GraphSummary
 from synth.model import Constraint, Relation
+
+MEMBERS_KEPT = 8192
+"""Counts.members answers kept per run (each at most ~64 candidates)."""
 
 
 class Counts:
@@ -46,6 +52,11 @@ class Counts:
         # A set's count, and the cap it was counted under: exact when below that cap,
         # else only "at least the cap".
         self.cache: dict[frozenset[Predicate], tuple[int, int]] = {}
+        # members() answers, the most recently used kept: a vertex blurred again (a
+        # small graph's sampler draws the same entities often) reads nothing again.
+        self._members: OrderedDict[tuple[object, ...], dict[str, set[Predicate]]] = (
+            OrderedDict())
+        self._members_lock = threading.Lock()
         self.queries = 0
         self.looked_up = 0
 
@@ -140,7 +151,14 @@ class Counts:
                 titles: list[str] | None = None) -> list[tuple[str, list[bool]]]:
         """Up to ``cap`` entities matching ``preds``, each with whether it meets each
         of ``tests`` (constraints): their titles read first, unless given, then one
-        query for all tests (graph.constraints.members_query)."""
+        query for all tests (graph.constraints.members_query). The last
+        ``MEMBERS_KEPT`` answers are kept, whatever the order of the tests."""
+        key = (frozenset(preds), frozenset(tests), cap)
+        with self._members_lock:
+            hit = self._members.get(key)
+            if hit is not None:
+                self._members.move_to_end(key)
+                return [(t, [p in met for p in tests]) for t, met in hit.items()]
         if titles is None:
             q, params = candidates_query(preds, count=False, sizes=self.size)
             self.queries += 1
@@ -152,6 +170,11 @@ class Counts:
             self.queries += 1
             for r in self.backend.read(q, {**params, "titles": titles}):
                 met[r["title"]][int(r["i"])] = True
+        with self._members_lock:
+            self._members[key] = {t: {p for p, ok in zip(tests, m, strict=True) if ok}
+                                  for t, m in met.items()}
+            while len(self._members) > MEMBERS_KEPT:
+                self._members.popitem(last=False)
         return list(met.items())
 
 

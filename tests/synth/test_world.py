@@ -325,6 +325,9 @@ def test_members_are_what_each_constraints_own_query_matches(en: FalkorBackend) 
         candidates = sorted({title, *near, *titles[:10]})
         got = dict(s.counts.members([], preds, len(candidates), candidates))
         assert got[title] == [True] * len(preds), title
+        asked = s.counts.queries  # kept: asked again in another order, nothing is read
+        again = dict(s.counts.members([], preds[::-1], len(candidates), candidates))
+        assert s.counts.queries == asked and all(again[t] == got[t][::-1] for t in got)
         for i, p in enumerate(preds):
             q, params = candidates_query([p], count=False)
             matches = {r["title"] for r in en.read(q, {**params, "cap": 10**6})}
