@@ -51,7 +51,6 @@ _KEEP_ENTITIES = 50_000  # profiles and neighbours kept (a long-lived API sample
 _NARROW_MAX = 64  # a vertex's candidates this few are read once, with every option's test
 
 
-
 class Narrowing:
     """A vertex's candidates (its relations to its children and the constraints chosen
     so far), each with the options it meets, read in one query: the greedy choice's
