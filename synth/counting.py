@@ -152,8 +152,10 @@ class Counts:
         """Up to ``cap`` entities matching ``preds``, each with whether it meets each
         of ``tests`` (constraints): their titles read first, unless given, then one
         query for all tests (graph.constraints.members_query). The last
-        ``MEMBERS_KEPT`` answers are kept, whatever the order of the tests."""
-        key = (frozenset(preds), frozenset(tests), cap)
+        ``MEMBERS_KEPT`` answers are kept, whatever the order of the tests (by the
+        titles where given, else by the predicates)."""
+        key = (frozenset(preds) if titles is None else frozenset(titles[:cap]),
+               titles is None, frozenset(tests), cap)
         with self._members_lock:
             hit = self._members.get(key)
             if hit is not None:

@@ -198,7 +198,9 @@ def test_a_narrowings_counts_are_the_queries_counts(ltg: FalkorBackend) -> None:
             assert found is not None and sorted(found) == [
                 r["title"] for r in ltg.read(q, {**params, "cap": 100})]
             for given in (found, None):  # titles kept by the count, or read again
+                asked = s.counts.queries
                 narrowing = s._narrowing([], [first], options, n, given)
+                assert s.counts.queries > asked  # read, not an answer kept before
                 assert narrowing is not None
                 for c in options:
                     for d in (None, *options[:3]):
