@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from graph.backend import GraphBackend
@@ -53,6 +53,10 @@ class SynthReport:
     timed_out: bool = False
     scope: dict = field(default_factory=dict)
     """The graph's completeness: uniqueness holds within this graph (see Sampler)."""
+
+
+_AHEAD = 4
+"""Attempts in flight per worker thread (synthesize)."""
 
 
 def attempt_seed(seed: int, i: int) -> int:
@@ -108,31 +112,41 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
             return None, r.reason, time.perf_counter() - t
         return tree, None, time.perf_counter() - t
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        i = 0
-        while len(trees) < count and i < max_attempts:
+    # Attempts run ahead of the one taken next, a few per worker, so that a slow one
+    # holds up only its own place. A fixed window of 2 per worker waited for its
+    # slowest attempt before starting the next (at 1M, attempts take 5 ms to 0.1 s),
+    # leaving a core idle meanwhile: 38-41 trees/s against 44-49 now.
+    ahead = workers * _AHEAD if workers > 1 else 1
+    pool = ThreadPoolExecutor(max_workers=workers)
+    running: deque[Future] = deque()
+    i = 0
+    try:
+        while len(trees) < count:
+            while len(running) < ahead and i < max_attempts:
+                running.append(pool.submit(attempt, i))
+                i += 1
+            if not running:
+                break
             if deadline is not None and time.monotonic() > deadline:
                 report.timed_out = True
                 break
-            window = range(i, min(max_attempts, i + max(1, workers * 2)))
-            for tree, reason, sec in pool.map(attempt, window):
-                if len(trees) >= count:
-                    break
-                report.attempts += 1
-                if tree is not None and tree.answer in seen:
-                    tree, reason = None, "duplicate_answer"
-                if tree is None:
-                    rejected[reason or "unknown"] += 1
-                else:
-                    if tree.renderer.startswith("template (llm"):
-                        report.llm_fallbacks += 1
-                    _count_llm(report, tree)
-                    seen.add(tree.answer)
-                    trees.append(tree)
-                    report.tree_seconds.append(sec)
-                if progress is not None:
-                    progress(len(trees), report.attempts)
-            i = window.stop
+            tree, reason, sec = running.popleft().result()
+            report.attempts += 1
+            if tree is not None and tree.answer in seen:
+                tree, reason = None, "duplicate_answer"
+            if tree is None:
+                rejected[reason or "unknown"] += 1
+            else:
+                if tree.renderer.startswith("template (llm"):
+                    report.llm_fallbacks += 1
+                _count_llm(report, tree)
+                seen.add(tree.answer)
+                trees.append(tree)
+                report.tree_seconds.append(sec)
+            if progress is not None:
+                progress(len(trees), report.attempts)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # those not started are dropped
     report.accepted = len(trees)
     report.scope = dict(sampler.scope)
     report.rejected = dict(sorted(rejected.items()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from synth.config import SynthConfig
 from synth.counting import Counts, constraint_pred
 from synth.errors import SynthError
 from synth.model import Tree
-from synth.pipeline import synthesize
+from synth.pipeline import attempt_seed, synthesize
 from synth.sampler import Sampler
 from synth.solver import solve
 from synth.store import export_record, iter_trees, load_tree, pool_page, save_trees, write_jsonl
@@ -421,3 +422,36 @@ def test_the_pool_filters_on_k_and_old_trees_get_theirs(
     assert not pool_page(ltg, limit=500, k=2)
     assert "data_tree_k_v1" in migrate(ltg)
     assert ids <= {t.id for t in pool_page(ltg, limit=500, n_vertices=5, k=2)}
+
+
+
+def test_parallel_attempts_stop_when_enough_are_taken(ltg: FalkorBackend) -> None:
+    """Workers run attempts ahead of the one taken next, not in fixed windows: once the
+    trees asked for are in, attempts not started are dropped. Asked for one tree whose
+    first attempt is accepted, with 3 workers and every other attempt held back for a
+    second, at most the 3 held ones run as well (a window of 6 ran all 6)."""
+    cfg = SynthConfig(vertices=6)
+    seed = next(s for s in range(40)
+                if synthesize(ltg, cfg, count=1, seed=s)[1].attempts == 1)
+    sampler = Sampler(ltg, cfg)
+    first = attempt_seed(seed, 0)
+    started: list[int] = []
+    release = threading.Event()
+    real = sampler.sample
+
+    def sample(s: int) -> Tree:
+        started.append(s)
+        if s != first:
+            release.wait(10)
+        return real(s)
+
+    sampler.sample = sample  # type: ignore[method-assign]
+    timer = threading.Timer(1.0, release.set)
+    timer.start()
+    try:
+        trees, report = synthesize(ltg, cfg, count=1, seed=seed, workers=3, sampler=sampler)
+    finally:
+        release.set()
+        timer.cancel()
+    assert len(trees) == 1 and report.attempts == 1
+    assert first in started and len(started) <= 4, started
