@@ -37,7 +37,11 @@ class Settings(BaseSettings):
     api_max_count: int = Field(100, description="Most questions one request may ask for.")
     api_pool_timeout_s: float = Field(
         300.0, description="An admin pool fill generates for at most this long.")
-    api_workers: int = Field(2, description="Sampling threads per on-demand request.")
+    api_workers: int = Field(
+        1, description="Sampling threads per on-demand request. One: a request that asks "
+        "for one question gains nothing from a second attempt in parallel, which costs a "
+        "core under load (bench/api.py, ltgwiki, 16 clients: p95 244 ms with 1, 452 ms "
+        "with 2).")
     api_max_generating: int = Field(
         4, description="Requests that generate at once per API process (on-demand and pool "
         "fills); more wait up to HCSP_API_GENERATE_QUEUE_S, then get 503 + Retry-After, so "
