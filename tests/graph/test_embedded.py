@@ -215,3 +215,47 @@ def test_replies_parse_as_falkordbs_own_parser_reads_them(tmp_path: Path) -> Non
             b.read("MATCH (e RETURN e")
     finally:
         b.close()
+
+
+def test_each_thread_has_its_own_connection_and_a_restart_is_survived(tmp_path: Path) -> None:
+    """FalkorBackend talks to the engine on a connection per thread (graph.backend
+    _send). After the engine is killed and started again, a read and a write both go
+    through on the same backend (neither could be sent to the dead one); one thread's
+    connection is let go when the thread ends, and close() closes the rest."""
+    import gc
+    import threading
+
+    path = tmp_path / "g"
+    eng = EmbeddedEngine(path)
+    eng.start(detached=True)
+    b = FalkorBackend(str(path))
+    try:
+        b.write("CREATE (:Entity {title: 'kept'})")
+        seen: list[object] = []
+
+        def in_a_thread() -> None:
+            assert b.read("MATCH (e:Entity) RETURN e.title AS t") == [{"t": "kept"}]
+            seen.append(b._local.conn)
+
+        for _ in range(3):
+            t = threading.Thread(target=in_a_thread)
+            t.start()
+            t.join()
+        assert len(seen) == 3 and len({id(c) for c in seen}) == 3
+        assert seen[0] is not b._local.conn  # not this thread's
+        del seen[:]
+        gc.collect()
+        assert len(b._conns) == 1  # this thread's; the ended threads' were let go
+
+        os.kill(eng.status().pid or 0, signal.SIGKILL)
+        while eng.status().running:
+            time.sleep(0.01)
+        eng.start(detached=True)
+        b.write("CREATE (:Entity {title: 'after'})")  # not sent to the dead engine: sent again
+        rows = b.read("MATCH (e:Entity) RETURN e.title AS t ORDER BY t")
+        assert rows == [{"t": "after"}, {"t": "kept"}]
+        conn = b._local.conn
+    finally:
+        b.close()
+        eng.stop()
+    assert not conn.is_connected and len(b._conns) == 0
