@@ -124,7 +124,7 @@ class Generation:
 
         def generate() -> tuple[list[Tree], SynthReport]:
             trees, report = synthesize(
-                backend, config, count, seed, workers=self.workers,
+                backend, config, count, seed, workers=max(1, min(self.workers, count)),
                 deadline=time.monotonic() + timeout_s, exclude_answers=exclude_answers,
                 sampler=self.samplers.get(backend, config))
             if trees:

@@ -161,7 +161,9 @@ class FalkorBackend:
         for again in (False, True):
             conn = getattr(self._local, "conn", None)
             if conn is None or self._local.pid != os.getpid():
-                conn = self._pool.make_connection()
+                # Made here, not by the pool: its make_connection counts against the
+                # pool's limit (100) and only giving one back counts down.
+                conn = self._pool.connection_class(**self._pool.connection_kwargs)
                 with self._conns_lock:
                     self._conns.add(conn)
                 self._local.conn, self._local.pid = conn, os.getpid()
@@ -239,8 +241,15 @@ class FalkorBackend:
         return self.engine.info()
 
     def sync(self) -> None:
-        # WAITAOF returns once the append-only file is fsynced past our last write.
-        self.execute_command("WAITAOF", 1, 0, 0)
+        # WAITAOF returns once the append-only file is fsynced past the last write of
+        # the connection that sends it: this thread's, as write() uses.
+        try:
+            self._send(("WAITAOF", "1", "0", "0"), read_only=False)
+        except self._response_error as e:
+            raise QueryError(f"the embedded engine rejected WAITAOF: {e}") from e
+        except self._redis_errors as e:
+            raise GraphUnavailable(f"the embedded engine at {self.uri} stopped answering: {e}",
+                                   hint="run `hcsp graph status`; rerun the command") from e
 
     def execute_command(self, *args: Any) -> Any:
         """Send a raw engine command (used by the dialect for DDL)."""

@@ -38,10 +38,10 @@ class Settings(BaseSettings):
     api_pool_timeout_s: float = Field(
         300.0, description="An admin pool fill generates for at most this long.")
     api_workers: int = Field(
-        1, description="Sampling threads per on-demand request. One: a request that asks "
-        "for one question gains nothing from a second attempt in parallel, which costs a "
-        "core under load (bench/api.py, ltgwiki, 16 clients: p95 244 ms with 1, 452 ms "
-        "with 2).")
+        2, description="Sampling threads per generating request, at most one per question "
+        "asked: a second attempt in parallel for a request of one question costs a core "
+        "under load and gains nothing (bench/api.py, ltgwiki, 16 clients: p95 244 ms with "
+        "one thread, 452 ms with two).")
     api_max_generating: int = Field(
         4, description="Requests that generate at once per API process (on-demand and pool "
         "fills); more wait up to HCSP_API_GENERATE_QUEUE_S, then get 503 + Retry-After, so "
