@@ -208,6 +208,14 @@ WHERE {{eligible}}
 RETURN e.title AS title
 ORDER BY e.rand, title
 """)
+# The k-th of them alone (a bucket's first draw: at 3M entities, 3.4 ms against 5.5 ms
+# for all ~700 titles; the summary counts a bucket's roots, so k is drawn without them).
+ELIGIBLE_KTH_IN_BUCKET, ELIGIBLE_KTH_IN_BUCKET_ANY_POPULARITY = _with_and_without_band(f"""
+MATCH (e:{E} {{bucket: $bucket}})
+WHERE {{eligible}}
+WITH e ORDER BY e.rand, e.title SKIP $k LIMIT 1
+RETURN e.title AS title
+""")
 _NEIGHBOUR = ("u.title AS title, u.stub AS stub, u.disambiguation AS disambiguation, "
               "u.n_facts AS n_facts, u.out_links AS out_links")
 # An entity's neighbours one way: at most $limit of them, a fixed sample (by the

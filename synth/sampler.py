@@ -97,6 +97,14 @@ class Kept[T]:
                 self._total -= self.weight(self._items.popitem(last=False)[1])
         return value
 
+    def peek(self, key: str) -> T | None:
+        """The value kept for ``key`` (now the most recently used), or None."""
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -166,6 +174,7 @@ class Sampler:
         self._roots: Kept[list[str]] = Kept(_KEEP_TITLES, weight=len)
         self._all_roots: dict[int, list[str]] | None = None  # a small graph's, read at once
         self._roots_lock = threading.Lock()
+        self._drawn_from: set[int] = set()  # buckets a root was drawn from (_kth_root)
         self._weights = self._root_weights()
         self._profiles: Kept[EntityProfile] = Kept(_KEEP_ENTITIES)
         self._neighbours: Kept[list[tuple[Relation, str]]] = Kept(_KEEP_ENTITIES)
@@ -235,6 +244,24 @@ class Sampler:
         return self._roots.get(str(bucket), lambda: [r["title"] for r in self._read_eligible(
             Q.ELIGIBLE_IN_BUCKET, Q.ELIGIBLE_IN_BUCKET_ANY_POPULARITY, bucket=bucket)])
 
+    def _kth_root(self, bucket: int, k: int) -> str | None:
+        """The ``k``-th eligible root of ``bucket`` in _eligible_in's order, or None if
+        it has fewer. A bucket's first draw reads that one title; from its second on,
+        all of them are read and kept (a long run draws from each of the 4,096 buckets
+        many times; a short one, from most once)."""
+        titles = self._roots.peek(str(bucket))
+        if titles is None:
+            with self._roots_lock:
+                first = bucket not in self._drawn_from
+                self._drawn_from.add(bucket)
+            if first:
+                rows = self._read_eligible(Q.ELIGIBLE_KTH_IN_BUCKET,
+                                           Q.ELIGIBLE_KTH_IN_BUCKET_ANY_POPULARITY,
+                                           bucket=bucket, k=k)
+                return rows[0]["title"] if rows else None
+            titles = self._eligible_in(bucket)
+        return titles[k] if k < len(titles) else None
+
     @property
     def _prefetched(self) -> bool:
         return self._all_roots is not None
@@ -253,9 +280,12 @@ class Sampler:
         if self._weights is not None:
             buckets, cumulative = self._weights
             bucket = buckets[bisect.bisect_right(cumulative, rng.randrange(cumulative[-1]))]
-            titles = self._eligible_in(bucket)
-            if titles:
-                return titles[rng.randrange(len(titles))]
+            # One of the roots the summary counts there: the same draw whether or not
+            # the bucket's titles are kept, so a seed's root never depends on what the
+            # sampler read before.
+            title = self._kth_root(bucket, rng.randrange(self.summary.roots[bucket]))
+            if title is not None:
+                return title
             log.warning("the graph's summary counts roots in bucket %d, which holds none "
                         "now: it is stale (run `hcsp graph migrate --refresh-summary`); "
                         "drawing this root by rejection", bucket)

@@ -283,11 +283,37 @@ def test_a_seed_draws_the_same_root_however_used_the_sampler_is(
     if not prefetch:
         monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
     used = Sampler(ltg, SynthConfig(vertices=5))
-    for seed in range(30):
-        used.pick_root(random.Random(1000 + seed))
+    for seed in [*range(1000, 1030), *range(10), *range(10)]:  # the last ten twice
+        used.pick_root(random.Random(seed))
     for seed in range(10):
         fresh = Sampler(ltg, SynthConfig(vertices=5))
         assert fresh.pick_root(random.Random(seed)) == used.pick_root(random.Random(seed))
+    if not prefetch:  # ``used`` drew from kept titles, each ``fresh`` by one title's read
+        assert used._weights is not None and len(used._roots) >= 10
+        assert len(fresh._roots) == 0 and len(fresh._drawn_from) == 1
+
+
+def test_a_buckets_kth_root_read_alone_is_the_kth_of_all(
+        ltg: FalkorBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bucket's first draw reads its k-th root alone (graph.queries
+    ELIGIBLE_KTH_IN_BUCKET), later ones read and keep all of them: the same title."""
+    monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
+    cfg = SynthConfig(vertices=5)
+    buckets = sorted(S.read_summary(ltg).roots or {})[:6]
+    checked = 0
+    for b in buckets:
+        every = [r["title"] for r in ltg.read(Q.ELIGIBLE_IN_BUCKET_ANY_POPULARITY, {
+            "bucket": b, "min_degree": cfg.min_degree})]
+        for k in range(len(every) + 1):
+            alone = Sampler(ltg, cfg)._kth_root(b, k)  # a first draw
+            kept = Sampler(ltg, cfg)
+            kept._kth_root(b, 0)
+            again = kept._kth_root(b, k)  # a second: all read and kept
+            want = every[k] if k < len(every) else None
+            assert alone == again == want, (b, k)
+            checked += 1
+        assert kept._roots.peek(str(b)) == every
+    assert checked > 10
 
 
 def test_a_stale_count_of_roots_draws_by_rejection(ltg: FalkorBackend,
