@@ -286,8 +286,8 @@ class Sampler:
             title = self._kth_root(bucket, rng.randrange(self.summary.roots[bucket]))
             if title is not None:
                 return title
-            log.warning("the graph's summary counts roots in bucket %d, which holds none "
-                        "now: it is stale (run `hcsp graph migrate --refresh-summary`); "
+            log.warning("the graph's summary counts more roots in bucket %d than it "
+                        "holds now: it is stale (run `hcsp graph migrate --refresh-summary`); "
                         "drawing this root by rejection", bucket)
         top, most = self.summary.bucket_top, max(1, self.summary.bucket_max)
         for _ in range(64):
