@@ -93,11 +93,14 @@ class FalkorBackend:
             # (and closed) with that thread's local.
             self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
             self._conns_lock = threading.Lock()
+            self._epoch = 0  # one more at each close(): connections made before are not used
             # A write query creates the graph's key, so reads never meet a missing graph.
             self._run("RETURN 1 AS ok", None, False)
             self.index_wait_s = self.wait_for_indexes()
             self.warm_s = self.warm()
         except BaseException:
+            if hasattr(self, "_conns"):
+                self._disconnect_all()
             self._release_engine()
             raise
 
@@ -146,7 +149,7 @@ class FalkorBackend:
             raise QueryError(f"the embedded engine rejected a query: {e}",
                              hint=f"query was: {' '.join(query.split())[:300]}") from e
 
-    def _send(self, command: tuple[str, ...], read_only: bool) -> Any:
+    def _send(self, command: tuple[str, ...], read_only: bool, resend: bool = True) -> Any:
         """One command on this thread's own connection, sent and read directly: the
         client's pooled path (a connection taken from the pool and given back, retry
         and response-callback layers) cost 110-130 us of Python a query, this one
@@ -157,16 +160,19 @@ class FalkorBackend:
         again on a fresh one; one whose answer broke off is sent again only if it is a
         read (a write may have been applied). A connection whose exchange broke off
         (an error other than the engine's own reply, or an interrupt) is closed, so no
-        late reply is read as the next one's."""
+        late reply is read as the next one's. With ``resend`` False nothing is sent
+        again (a command about this connection's own past, as WAITAOF).
+
+        A thread's connection is made anew after a fork and after close()."""
         for again in (False, True):
             conn = getattr(self._local, "conn", None)
-            if conn is None or self._local.pid != os.getpid():
+            if conn is None or self._local.key != (os.getpid(), self._epoch):
                 # Made here, not by the pool: its make_connection counts against the
                 # pool's limit (100) and only giving one back counts down.
                 conn = self._pool.connection_class(**self._pool.connection_kwargs)
                 with self._conns_lock:
                     self._conns.add(conn)
-                self._local.conn, self._local.pid = conn, os.getpid()
+                self._local.conn, self._local.key = conn, (os.getpid(), self._epoch)
             sent = False
             try:
                 conn.send_command(*command)
@@ -176,7 +182,7 @@ class FalkorBackend:
                 raise
             except self._redis_connection_error:
                 conn.disconnect()
-                if again or (sent and not read_only):
+                if again or not resend or (sent and not read_only):
                     raise
             except BaseException:
                 conn.disconnect()
@@ -242,9 +248,12 @@ class FalkorBackend:
 
     def sync(self) -> None:
         # WAITAOF returns once the append-only file is fsynced past the last write of
-        # the connection that sends it: this thread's, as write() uses.
+        # the connection that sends it: this thread's, as write() uses (on a fresh one
+        # it would return at once, so it is not sent again). Writes sent from other
+        # threads or by execute_command (the bulk loader's) are on disk when answered:
+        # the engine runs with --appendfsync always (graph.embedded).
         try:
-            self._send(("WAITAOF", "1", "0", "0"), read_only=False)
+            self._send(("WAITAOF", "1", "0", "0"), read_only=False, resend=False)
         except self._response_error as e:
             raise QueryError(f"the embedded engine rejected WAITAOF: {e}") from e
         except self._redis_errors as e:
@@ -263,13 +272,17 @@ class FalkorBackend:
 
     def close(self) -> None:
         try:
-            with self._conns_lock:
-                conns, self._conns = list(self._conns), weakref.WeakSet()
-            for conn in conns:
-                conn.disconnect()
+            self._disconnect_all()
             self.db.connection.close()
         finally:
             self._release_engine()
+
+    def _disconnect_all(self) -> None:
+        with self._conns_lock:
+            conns, self._conns = list(self._conns), weakref.WeakSet()
+            self._epoch += 1
+        for conn in conns:
+            conn.disconnect()
 
     def _release_engine(self) -> None:
         if self._supervisor is not None:

@@ -137,32 +137,42 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     pool: ThreadPoolExecutor | _InPlace = (ThreadPoolExecutor(max_workers=workers)
                                            if workers > 1 else _InPlace())
     running: deque[Future] = deque()
+
+    def take(result: tuple[Tree | None, str | None, float]) -> None:
+        tree, reason, sec = result
+        report.attempts += 1
+        if tree is not None and tree.answer in seen:
+            tree, reason = None, "duplicate_answer"
+        if tree is None:
+            rejected[reason or "unknown"] += 1
+        else:
+            if tree.renderer.startswith("template (llm"):
+                report.llm_fallbacks += 1
+            _count_llm(report, tree)
+            seen.add(tree.answer)
+            trees.append(tree)
+            report.tree_seconds.append(sec)
+        if progress is not None:
+            progress(len(trees), report.attempts)
+
     i = 0
     try:
         while len(trees) < count:
             if deadline is not None and time.monotonic() > deadline:
-                report.timed_out = True  # (before more start: shutdown waits for them)
+                report.timed_out = True
+                # Those not started are dropped; those started are waited for by the
+                # shutdown anyway, so what they give is taken, in attempt order.
+                for fut in running:
+                    fut.cancel()
+                while running and not running[0].cancelled() and len(trees) < count:
+                    take(running.popleft().result())
                 break
             while len(running) < ahead and i < max_attempts:
                 running.append(pool.submit(attempt, i))
                 i += 1
             if not running:
                 break
-            tree, reason, sec = running.popleft().result()
-            report.attempts += 1
-            if tree is not None and tree.answer in seen:
-                tree, reason = None, "duplicate_answer"
-            if tree is None:
-                rejected[reason or "unknown"] += 1
-            else:
-                if tree.renderer.startswith("template (llm"):
-                    report.llm_fallbacks += 1
-                _count_llm(report, tree)
-                seen.add(tree.answer)
-                trees.append(tree)
-                report.tree_seconds.append(sec)
-            if progress is not None:
-                progress(len(trees), report.attempts)
+            take(running.popleft().result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # those not started are dropped
     report.accepted = len(trees)

@@ -175,6 +175,7 @@ class Sampler:
         self._all_roots: dict[int, list[str]] | None = None  # a small graph's, read at once
         self._roots_lock = threading.Lock()
         self._drawn_from: set[int] = set()  # buckets a root was drawn from (_kth_root)
+        self._stale_warned = False
         self._weights = self._root_weights()
         self._profiles: Kept[EntityProfile] = Kept(_KEEP_ENTITIES)
         self._neighbours: Kept[list[tuple[Relation, str]]] = Kept(_KEEP_ENTITIES)
@@ -260,6 +261,12 @@ class Sampler:
                                            bucket=bucket, k=k)
                 return rows[0]["title"] if rows else None
             titles = self._eligible_in(bucket)
+            if len(titles) != self.summary.roots[bucket] and not self._stale_warned:
+                self._stale_warned = True
+                log.warning("the graph's summary counts %d roots in bucket %d, which holds "
+                            "%d: it is stale (run `hcsp graph migrate --refresh-summary`); "
+                            "roots are drawn by its counts", self.summary.roots[bucket],
+                            bucket, len(titles))
         return titles[k] if k < len(titles) else None
 
     @property

@@ -263,3 +263,42 @@ def test_each_thread_has_its_own_connection_and_a_restart_is_survived(tmp_path: 
         b.close()
         eng.stop()
     assert not conn.is_connected and len(b._conns) == 0
+
+
+def test_a_broken_answer_is_asked_again_for_a_read_never_for_a_write(tmp_path: Path) -> None:
+    """The connection breaks after the engine answered (as when it is killed while the
+    answer is on its way): a read is sent again on a new socket and answers; a
+    write is not (it was applied: sent again, it would create a second node), and the
+    caller is told the engine stopped answering."""
+    import redis
+
+    path = tmp_path / "g"
+    eng = EmbeddedEngine(path)
+    eng.start(detached=True)
+    b = FalkorBackend(str(path))
+
+    def break_after_the_answer() -> None:
+        conn = b._local.conn
+        real = conn.read_response
+
+        def read_response(*args: object, **kwargs: object) -> object:
+            answer = real(*args, **kwargs)
+            if conn.read_response is read_response:  # once: the socket after is sound
+                del conn.read_response
+                raise redis.ConnectionError("connection lost while reading the answer")
+            return answer
+
+        conn.read_response = read_response
+
+    try:
+        b.write("CREATE (:Entity {title: 'kept'})")
+        break_after_the_answer()
+        assert b.read("MATCH (e:Entity) RETURN e.title AS t") == [{"t": "kept"}]
+        break_after_the_answer()
+        with pytest.raises(GraphUnavailable, match="stopped answering"):
+            b.write("CREATE (:Entity {title: 'once'})")
+        rows = b.read("MATCH (e:Entity) RETURN e.title AS t ORDER BY t")
+        assert rows == [{"t": "kept"}, {"t": "once"}]
+    finally:
+        b.close()
+        eng.stop()

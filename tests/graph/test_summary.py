@@ -332,3 +332,21 @@ def test_a_stale_count_of_roots_draws_by_rejection(ltg: FalkorBackend,
     with caplog.at_level("WARNING"):
         assert sampler.pick_root(random.Random(0)) in eligible
     assert "stale" in caplog.text
+
+
+def test_a_count_of_roots_short_of_the_buckets_is_told(ltg: FalkorBackend,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """A summary that counts fewer roots than a bucket holds draws only those it
+    counts, the same root each time; once the bucket's titles are read, it says so."""
+    monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
+    summary = S.read_summary(ltg)
+    bucket = max(summary.roots, key=lambda b: summary.roots[b])
+    assert summary.roots[bucket] > 1
+    summary.roots = {bucket: 1}  # as if the bucket had gained roots since
+    sampler = Sampler(ltg, SynthConfig(vertices=5), summary)
+    with caplog.at_level("WARNING"):
+        first = sampler.pick_root(random.Random(0))  # the k-th read alone: not told
+        assert "stale" not in caplog.text
+        assert sampler.pick_root(random.Random(1)) == first  # the bucket read whole
+    assert "stale" in caplog.text and "holds" in caplog.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,19 @@ def test_same_seed_same_trees_byte_for_byte(ltg: FalkorBackend) -> None:
     c, _ = synthesize(ltg, SynthConfig(vertices=6), count=3, seed=6)
     assert [t.to_json() for t in a] == [t.to_json() for t in b]  # threads change nothing
     assert [t.id for t in a] != [t.id for t in c]
+
+
+def test_same_seed_same_trees_with_roots_drawn_by_bucket(
+        ltg: FalkorBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a graph too large to read every root at once draws them (a bucket by the
+    summary's count, then its k-th root, read alone at first and kept later): threads
+    change nothing there either."""
+    monkeypatch.setattr("synth.sampler._PREFETCH_ENTITIES", 0)
+    cfg = SynthConfig(vertices=6)
+    assert Sampler(ltg, cfg)._weights is not None
+    a, _ = synthesize(ltg, cfg, count=4, seed=5)
+    b, _ = synthesize(ltg, cfg, count=4, seed=5, workers=3)
+    assert [t.to_json() for t in a] == [t.to_json() for t in b] and len(a) == 4
 
 
 def test_looked_up_and_in_memory_counts_change_nothing(ltg: FalkorBackend) -> None:
@@ -457,3 +471,25 @@ def test_parallel_attempts_stop_when_enough_are_taken(ltg: FalkorBackend) -> Non
         timer.cancel()
     assert len(trees) == 1 and report.attempts == 1
     assert first in started and len(started) <= 4, started
+
+
+def test_attempts_running_at_the_deadline_are_taken(ltg: FalkorBackend) -> None:
+    """Past the deadline, attempts not started are dropped and those running (which
+    the run waits for anyway) are taken, in order: none is lost unseen."""
+    cfg = SynthConfig(vertices=6)
+    sampler = Sampler(ltg, cfg)
+    started: list[int] = []
+    real = sampler.sample
+    deadline = time.monotonic() + 0.3
+
+    def sample(s: int) -> Tree:
+        started.append(s)
+        time.sleep(max(0.0, deadline + 0.2 - time.monotonic()))  # ends past the deadline
+        return real(s)
+
+    sampler.sample = sample  # type: ignore[method-assign]
+    trees, report = synthesize(ltg, cfg, count=50, seed=2, workers=2, sampler=sampler,
+                               deadline=deadline)
+    assert report.timed_out and len(trees) < 50
+    assert report.attempts == len(started) >= 2, (report.attempts, started)
+    assert len(started) < 8  # the rest of the 8 in flight were dropped unstarted
