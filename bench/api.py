@@ -197,13 +197,12 @@ def main() -> None:
                 secs = args.seconds if mode == "stored" else max(args.seconds, c / 10 + 5)
                 if use_wrk:
                     rows.append((name, str(c), *wrk_load(url, mode, ids, c, secs, base, tmp)))
-                    base += 1_000_000
-                    continue
-                _, errors, lat, el = asyncio.run(load(port, fn, c, secs, cap))
+                else:
+                    _, errors, lat, el = asyncio.run(load(port, fn, c, secs, cap))
+                    rows.append((name, str(c), f"{len(lat) / el:,.1f}",
+                                 f"{pct(lat, .5):,.1f}", f"{pct(lat, .95):,.1f}",
+                                 f"{pct(lat, .99):,.1f}", str(errors), "asyncio"))
                 base += 1_000_000
-                rows.append((name, str(c), f"{len(lat) / el:,.1f}", f"{pct(lat, .5):,.1f}",
-                             f"{pct(lat, .95):,.1f}", f"{pct(lat, .99):,.1f}", str(errors),
-                             "asyncio"))
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:

@@ -89,11 +89,12 @@ class FalkorBackend:
             self.graph = self.db.select_graph(graph_name)
             self._pool = self.db.connection.connection_pool
             self._local = threading.local()
-            # Each thread's connection, for close(); one whose thread ended is let go
-            # (and closed) with that thread's local.
-            self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
-            self._conns_lock = threading.Lock()
             self._epoch = 0  # one more at each close(): connections made before are not used
+            self._conns_lock = threading.Lock()
+            # Each thread's connection, for close(); one whose thread ended is let go
+            # (and closed) with that thread's local. Set last: _disconnect_all needs
+            # the two above.
+            self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
             # A write query creates the graph's key, so reads never meet a missing graph.
             self._run("RETURN 1 AS ok", None, False)
             self.index_wait_s = self.wait_for_indexes()
