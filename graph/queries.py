@@ -217,7 +217,7 @@ WITH e ORDER BY e.rand, e.title SKIP $k LIMIT 1
 RETURN e.title AS title
 """)
 _NEIGHBOUR = ("u.title AS title, u.stub AS stub, u.disambiguation AS disambiguation, "
-              "u.n_facts AS n_facts, u.out_links AS out_links")
+              "u.n_facts AS n_facts, u.out_links AS out_links, u.popularity AS popularity")
 # An entity's neighbours one way: at most $limit of them, a fixed sample (by the
 # neighbour's random key) where there are more, read in title order. At 1M entities
 # a hub's 10^5 links with their sentences took 350 ms to read; 1,000 of them, 40 ms.

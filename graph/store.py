@@ -175,6 +175,7 @@ class Neighbour(TypedDict):
     disambiguation: bool
     n_facts: int | None
     out_links: int | None
+    popularity: int | None
     key: str | None
     text: str | None
     sentence: str | None

@@ -35,6 +35,7 @@ from ingest.wikitext import (
     DISAMBIGUATION_TEMPLATES,
     WikitextParser,
     infobox_name,
+    lead_definition,
     normalize_title,
 )
 
@@ -201,7 +202,7 @@ class ParseArticles(MapStep):
         facts += category_year_facts(categories, dated)
         title = normalize_title(page.title or "")
         short = parsed.short_description[:300] if parsed.short_description else None
-        desc = short or parsed.first_sentence
+        desc = short or lead_definition(parsed.lead, title) or parsed.first_sentence
         disamb = parsed.disambiguation or title.endswith("(disambiguation)")
         return Article(
             title=title, page_id=page.page_id, ordinal=page.ordinal,

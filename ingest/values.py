@@ -41,7 +41,9 @@ _RE_SPACES = re.compile(r"[ \t\u00a0\u202f]+")
 _TIME_KEY = re.compile(
     r"date|year|yr|founded|founding|establish|formed|formation|opened|open|born|birth|death|"
     r"died|start|end|built|complet|release|publish|since|began|begin|first|last|term|reign|"
-    r"dissol|abolish|gods|īstateits|dzims|mirs|dybynuots|period|era|century", re.I)
+    r"dissol|abolish|gods|īstateits|dzims|mirs|dybynuots|period|era|century|turned|retired|"
+    r"debut|admission|admitted|independen|coronat|crowned|discover|launch|inaugurat|canoniz|"
+    r"beatif|accession|incorporat|ratif|signed|adopted|settled", re.I)
 _RE_FILENAME = re.compile(r"\.(?:jpe?g|png|svg|gif|tiff?|ogg|oga|webm|pdf)$", re.I)
 _RE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _RE_MDY = re.compile(r"^([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{3,4})$")

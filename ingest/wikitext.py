@@ -58,6 +58,7 @@ _NO_SPLIT_AFTER = frozenset(
     "prof rev hon mt ft inc ltd co corp u.s u.k a.d b.c".split()
 )
 MAX_SENTENCE_CHARS = 600
+LEAD_SENTENCES = 12
 
 
 @dataclass(slots=True)
@@ -85,6 +86,8 @@ class ParsedArticle:
 
     short_description: str | None = None
     first_sentence: str | None = None
+    lead: list[str] = field(default_factory=list)
+    """The first sentences (up to LEAD_SENTENCES), for the one that says what it is."""
     infobox: Template | None = None
     disambiguation: bool = False
     links: list[Link] = field(default_factory=list)
@@ -343,8 +346,11 @@ class WikitextParser:
                 clean = _RE_MARK.sub("", sent).strip()
                 if len(clean) > MAX_SENTENCE_CHARS:
                     clean = clean[: MAX_SENTENCE_CHARS - 1].rstrip() + "…"
-                if art.first_sentence is None and len(clean) > 20 and not marks_only(clean):
-                    art.first_sentence = clean
+                if len(clean) > 20 and not marks_only(clean):
+                    if art.first_sentence is None:
+                        art.first_sentence = clean
+                    if len(art.lead) < LEAD_SENTENCES:
+                        art.lead.append(clean)
                 for idx in marks:
                     target, anchor = targets[int(idx)]
                     key = (target, clean)
@@ -402,3 +408,35 @@ def split_sentences(paragraph: str) -> list[str]:
     if tail:
         out.append(tail)
     return out
+
+
+# Text that stands before the lead in some dumps: image captions, notices, navigation.
+_NOT_LEAD = re.compile(r"^(?:CAPTION:|Image:|File:|This is a (?:featured|good) article|"
+                       r"SOS Children|Part of (?:the|a) |Fossil range:|For other uses|"
+                       r"Main article:|See also:)|\bEnlarge\b", re.I)
+_COPULA = re.compile(r"\b(?:is|was|are|were|refers to)\b")
+
+
+def lead_definition(sentences: list[str], title: str) -> str | None:
+    """The sentence of the lead that says what the subject is: the first with a copula
+    in its first 40 words that names the subject (a word of its title, or starts with a
+    pronoun), skipping captions and notices; None if there is none.
+
+    >>> lead_definition(["CAPTION: Socrates", "Socrates (c. 470-399 BC) was an ancient "
+    ...                  "Greek philosopher."], "Socrates")
+    'Socrates (c. 470-399 BC) was an ancient Greek philosopher.'
+    >>> lead_definition(["SOS Children works in India.", "India is a country."], "India")
+    'India is a country.'
+    """
+    words = {w.lower() for w in re.findall(r"\w{3,}", title)} or {title.lower()}
+    for sent in sentences:
+        if _NOT_LEAD.search(sent):
+            continue
+        m = _COPULA.search(sent)
+        if not m or len(sent[:m.start()].split()) > 40:
+            continue
+        before = sent[:m.start()]
+        if words & {w.lower() for w in re.findall(r"\w{3,}", before)} \
+                or re.match(r"^(?:He|She|It|They|The)\b", before):
+            return sent
+    return None

@@ -38,7 +38,9 @@ from synth.model import (
     TITLE_INITIAL,
     Constraint,
 )
+from synth.names import without_qualifier
 from synth.phrasebook import FactPhrase, PhraseBook
+from synth.policy import NOT_A_THING, PERSON_NOUNS, person_noun  # noqa: F401 (PERSON_NOUNS: re-export)
 
 MONTH_NAMES = ("January February March April May June July August September October "
                "November December").split()
@@ -49,14 +51,7 @@ _ID_KEY = re.compile(r"(?:^|_)(?:id|ids|code|codes|isbn|issn|oclc|lccn|doi|icd\d
                      r"iata|icao|fips\w*|gnis\w*|iso\w*|nuts|calling|phone|website|url)(?:$|_)",
                      re.I)
 _PERSON_KEYS = ("birth", "death", "spouse", "children", "occupation", "nationality",
-                "alma_mater", "parents")
-PERSON_NOUNS = frozenset(
-    "person politician writer scientist philosopher artist comedian footballer musician "
-    "royal novelist painter poet actor actress singer composer author physicist chemist "
-    "mathematician economist historian astronaut explorer monarch king queen emperor "
-    "president officer soldier general admiral saint cosmologist metaphysician lawyer "
-    "judge journalist businessperson philanthropist engineer inventor architect player "
-    "socialist anarchist activist priest bishop pope deity character".split())
+                "alma_mater", "parents", "born", "died")
 
 
 def ordinal(n: int) -> str:
@@ -85,15 +80,15 @@ def when_year(level: str, lo: int, hi: int) -> str:
 
 
 def amount(lo: float, hi: float, unit: str | None, count: bool = False) -> str:
-    """A blurred number: lo <= x < hi, said exactly.
+    """A blurred number, lo <= x < hi, as a person says a range.
 
     >>> amount(4000, 5000, None), amount(20, 30, "minutes"), amount(700, 800, None, True)
-    ('at least 4,000 but under 5,000', 'at least 20 but under 30 minutes', 'between 700 and 799')
+    ('between 4,000 and 5,000', 'between 20 and 30 minutes', 'between 700 and 799')
     """
     u = f" {unit}" if unit else ""
     if count and lo == int(lo) and hi == int(hi) and lo >= 1:
         return f"between {fmt_number(lo)} and {fmt_number(hi - 1)}{u}"
-    return f"at least {fmt_number(lo)} but under {fmt_number(hi)}{u}"
+    return f"between {fmt_number(lo)} and {fmt_number(hi)}{u}"
 
 
 def year_levels(key: str, year: int, prov: dict[str, Any], phrase: FactPhrase
@@ -126,7 +121,7 @@ def number_levels(key: str, num: float, unit: str | None, prov: dict[str, Any],
     if not phrase.number:
         return []
     u = unit if unit and unit not in ("ordinal",) else phrase.unit
-    tpl = phrase.number.replace(" of {amount}", " {amount}") if phrase.count else phrase.number
+    tpl = phrase.number.replace(" of {amount}", " {amount}")  # "a population between ..."
     return [Constraint(FACT_NUMBER, {"key": key, "lo": lo, "hi": hi, "level": level,
                                      "bucket": bucket},
                        tpl.format(amount=amount(lo, hi, u, phrase.count)), dict(prov))
@@ -198,9 +193,9 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
                                     {**page, "title_initial": letter})])
     p.noun = noun_for(p.infobox, categories, title, p.fact_keys, lang,
                       ent["description"])
-    p.person = (p.noun in PERSON_NOUNS
-                or any(k.startswith(_PERSON_KEYS) for k in p.fact_keys)
-                or "Living people" in categories)
+    # A person: called so, or with a person's facts where nothing else says what it is.
+    p.person = person_noun(p.noun) or (p.noun is None and (
+        any(k.startswith(_PERSON_KEYS) for k in p.fact_keys) or "Living people" in categories))
     if p.noun is None and p.person:
         p.noun = "person"
     return p
@@ -219,10 +214,15 @@ def _named_links(links: LinkReader, title: str, p: EntityProfile,
                                    "anchor": lk["anchor"], "claim": vp}))
     inbound = []
     for lk in links(title, "in"):
+        if NOT_A_THING.search(lk["title"]):
+            continue  # "List of ... characters": its sentences are about others
         vp = claim_vp(lk["sentence"], lk["anchor"], lk["title"])
         if vp:
+            # "{p}": the entity described, the object of its own sentence
+            # ("Kochi hosted the grave of {p}").
             inbound.append(Constraint(LINKED_FROM_NAMED, {"title": lk["title"]},
-                                      obj_form(vp).replace("{}", lk["title"]),
+                                      obj_form(vp).replace("{c}",
+                                                           without_qualifier(lk["title"])),
                                       {"page": lk["title"], "sentence": lk["sentence"],
                                        "claim": vp}))
     for group in (out, inbound):

@@ -48,9 +48,14 @@ _PREPS = frozenset("in into on at of by from to with for near under over through
 _NEXT_OK = frozenset("in on at during after before since until from near which who where "
                      "when".split())
 _BAD = frozenset("not never no neither nor which who whom whose that and or but if "
-                 "although because while than".split())
+                 "although because while than unknown apparently reportedly allegedly "
+                 "possibly perhaps probably rarely hardly unlikely".split())
+# A named subject is one thing: "Trotsky ... were led by" was about a group.
+_PLURAL_VERBS = frozenset("are were have".split())
 _DROP = frozenset(("also",))
-_PRONOUNS = ("He", "She", "It", "They")
+# "They were admitted together to ...": a plural pronoun is about more than the
+# subject, so it gives no claim.
+_PRONOUNS = ("He", "She", "It")
 _WORD = re.compile(r"^[a-z][a-z'’\-]*$")
 MAX_WORDS = 7
 
@@ -125,6 +130,8 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
     if not words:
         return None
     first, last = words[0], words[-1]
+    if first in _PLURAL_VERBS:
+        return None
     if first not in _AUX and not first.endswith("ed"):
         return None
     if last not in _PREPS and last not in _AUX and not last.endswith("ed"):
@@ -135,7 +142,6 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
 
 
 _ARTICLE = re.compile(r" (?:the|a|an)$")
-_PLACE_VP = re.compile(r"^(.+) (?:in|at)$")
 
 
 def subj_form(vp: str) -> str:
@@ -150,13 +156,11 @@ def subj_form(vp: str) -> str:
 
 @lru_cache(maxsize=1 << 12)
 def obj_form(vp: str) -> str:
-    """The claim about the linked entity, ``{}`` for the sentence's subject.
+    """The claim as a sentence whose subject is the linked page's subject ``{c}`` and
+    whose object is the entity described ``{p}``: said with the named or hidden subject
+    first, never as "is the one that X ...".
 
-    >>> obj_form("was born in"), obj_form("married")
-    ('is where {} was born', 'is the one that {} married')
+    >>> obj_form("was born in"), obj_form("married"), obj_form("flows into the")
+    ('{c} was born in {p}', '{c} married {p}', '{c} flows into {p}')
     """
-    vp = _ARTICLE.sub("", vp)
-    m = _PLACE_VP.match(vp)
-    if m and m.group(1).split()[-1] not in _PREPS:
-        return f"is where {{}} {m.group(1)}"
-    return f"is the one that {{}} {vp}"
+    return f"{{c}} {_ARTICLE.sub('', vp)} {{p}}"

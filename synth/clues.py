@@ -49,10 +49,23 @@ def relation_ends(tree: Tree, v: Vertex) -> tuple[str | None, str | None]:
 
 
 def _relation_words(tree: Tree, v: Vertex) -> str:
+    """The relation as words: about the parent ("was born in the city"), or a sentence
+    with the child as subject ("the city hosted the grave of this explorer")."""
     rel = v.relation
     assert rel is not None
     phrase = rel.phrase or "is related to {}"
-    return phrase.replace("{}", f"the {v.noun or 'entity'}")
+    parent = next(p for p in tree.vertices if p.id == v.parent)
+    return (phrase.replace("{}", f"the {v.noun or 'entity'}")
+            .replace("{c}", f"the {v.noun or 'entity'}")
+            .replace("{p}", f"this {parent.noun or 'entity'}"))
+
+
+def _constraint_words(tree: Tree, v: Vertex) -> str:
+    """A constraint's words; one said as a sentence about its entity ("Kochi hosted the
+    grave of {p}") names it "this <noun>"."""
+    assert v.constraint is not None
+    parent = next(p for p in tree.vertices if p.id == v.parent)
+    return v.constraint.text.replace("{p}", f"this {parent.noun or 'entity'}")
 
 
 def tree_clues(tree: Tree) -> list[Clue]:
@@ -65,7 +78,7 @@ def tree_clues(tree: Tree) -> list[Clue]:
             continue
         if v.constraint is not None:
             c = v.constraint
-            out.append(Clue(f"c{v.id}", v.id, v.parent, c.kind, c.text,
+            out.append(Clue(f"c{v.id}", v.id, v.parent, c.kind, _constraint_words(tree, v),
                             {"kind": c.kind, "params": c.params}, dict(c.provenance),
                             constraint_markers_of(c), CLUE_SORT.get(c.kind, "world")))
         elif v.relation is not None:

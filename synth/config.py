@@ -27,6 +27,10 @@ class SynthConfig:
     """A root needs at least this many in-links (a popularity band, with the next)."""
     max_popularity: int = 10**12
     """A root has at most this many in-links."""
+    findable: int | None = None
+    """Every entity a tree hides (its root too) has at least this many in-links, so a
+    person can find it; 0 admits any. None: synth.policy.MIN_POPULARITY on a complete
+    graph of 1,000 articles or more, else 0 (a slice's in-links say nothing of it)."""
     cap: int = 10_000
     """Counts stop here; a constraint matching this many entities alone is too vague."""
     extension_trials: int = 6
@@ -52,6 +56,8 @@ class SynthConfig:
                 "needs its hierarchy is a root, one hidden entity, and two constraints on "
                 "it (one constraint alone that pins an entity would match fewer than "
                 f"K={self.k})", hint="use --vertices 4 or more")
+        if self.findable is not None and self.findable < 0:
+            raise SynthError(f"findable must be at least 0, not {self.findable}")
         if self.k < 1:
             raise SynthError(f"k must be at least 1, not {self.k}")
         if self.min_popularity > self.max_popularity:

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from synth.names import without_qualifier
 from synth.phrasebook import PhraseBook
+from synth.policy import BAD_NOUNS, NOUN_MAP
 
 # Wikipedia housekeeping: says nothing about the subject.
 _MAINTENANCE = re.compile(
@@ -129,6 +130,11 @@ def _set_category(name: str) -> Description | None:
     head, rest = words[:cut], words[cut:]
     # "Cities and towns": both heads singular, joined by "or".
     parts = " ".join(head).split(" and ")
+    # "Producers directors and media figures", "Sports and games people": lists of
+    # heads run together, no kind a member is.
+    if len(parts) > 1 and (any(singular(w) for p in parts for w in p.split(" ")[:-1])
+                           or (len(parts[0].split()) == 1 and len(parts[-1].split()) > 1)):
+        return None
     out_parts = []
     noun = None
     for n, part in enumerate(parts):
@@ -201,34 +207,131 @@ def _first_prep(words: list[str]) -> int:
     return next((i for i, w in enumerate(words) if i > 0 and w in _PREPS), len(words))
 
 
-_DESC_NP = re.compile(
-    r"\b(?:is|was|are|were) (?:a|an|the|one of the|any of the|a type of|a kind of) "
-    r"((?:[\w\-]+ ){0,3}?[\w\-]+?)(?=\s(?:that|which|who|whose|of|in|on|for|from|with|by|"
-    r"and|or|as|located|based|derived|used|made|known|to|since|between|near)\b|[,.;:(]|$)")
+_COPULA = re.compile(r"\b(?:is|was|are|were)\s+(?:also\s+|now\s+|currently\s+|often\s+|"
+                     r"widely\s+|generally\s+|probably\s+|perhaps\s+|traditionally\s+|"
+                     r"formerly\s+|usually\s+|considered\s+|regarded as\s+)*"
+                     r"(?:(?:one|any|each|some) of (?:the|many|several)|a|an|the)\s+(.*)$")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z\-']*|\d[\d,.]*|[^\sA-Za-z\d]")
+_STOP = frozenset("that which who whose whom where when of in on for from with by and or but "
+                  "as located based derived used made known to since between near than at "
+                  "about after before during under over into within from throughout "
+                  "whereby while founded born native".split())
+_OF_HEADS = frozenset("type kind form species sort variety member one group family genus "
+                      "class branch piece style breed".split())
+_SKIP_AFTER_OF = frozenset("the a an about several many some over around approximately "
+                           "roughly".split())
+_COMPOUNDS = frozenset(("dwarf planet", "chemical element", "programming language",
+                        "video game", "football club", "television series", "prime minister",
+                        "city state", "sovereign state", "island nation", "rock band",
+                        "martial art", "board game", "card game", "space probe",
+                        "space station", "comic book", "art form", "music genre",
+                        "political party", "tropical cyclone", "tropical storm",
+                        "natural satellite", "gas giant", "light year", "river delta",
+                        "national park", "space shuttle", "operating system",
+                        "musical instrument", "sea bird", "field of study", "folk dance",
+                        "heavy metal", "world war", "civil war", "ethnic group",
+                        "mountain range", "noble gas", "alkali metal", "transition metal",
+                        "metal element", "court case", "public school", "research university",
+                        "football player", "opera singer", "rock musician", "jazz musician",
+                        "film director", "film actor", "stage actor", "art movement",
+                        "religious movement", "literary movement", "police force",
+                        "air force", "news agency", "stock exchange", "sports team"))
+
+
+_ADJECTIVES = frozenset("best large small great major minor international compact national "
+                        "local main famous popular common important long short big old new "
+                        "first last most well only second third single former leading "
+                        "prominent notable noted largest smallest oldest biggest highest "
+                        "longest very intense multilateral independent public private "
+                        "ancient modern early late second third fourth fifth sixth seventh "
+                        "eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth "
+                        "sixteenth seventeenth eighteenth nineteenth twentieth military "
+                        "political economic social cultural religious civil "
+                        "fought known made built held found born thought taught brought "
+                        "sold told led won begun drawn grown shown seen set put".split())
+
+
+def _np_words(tokens: list[str]) -> tuple[list[str], int]:
+    """The words of a noun phrase at the start of ``tokens`` (up to 6), and where it
+    stops: at a preposition, a relative word, punctuation, or a participle that follows
+    the noun ("a language designed by ...")."""
+    words: list[str] = []
+    i = 0
+    while i < len(tokens) and len(words) < 6:
+        t = tokens[i]
+        if not t[:1].isalpha() or t.lower() in _STOP:
+            break
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else "."
+        if words and t.endswith(("ed", "ing")) and (not nxt[:1].isalpha()
+                                                     or nxt.lower() in _STOP):
+            break
+        words.append(t)
+        i += 1
+        if i < len(tokens) - 1 and tokens[i] in (",", "and", "or") and t.lower() in _ADJECTIVES:
+            i += 1  # "a very compact, intense hurricane", "a military and political leader"
+    return words, i
+
+
 _GENERIC = frozenset({"place", "person", "organization", "organism", "building"})
-_WEAK_NOUNS = {"study": "field of study", "cultivation": "practice", "term": "concept",
-               "collection": "collection", "group": "group", "number": "number"}
 
 
 def description_noun(description: str | None, title: str) -> str | None:
-    """The head noun of an English lead sentence's "X is a ... NOUN" phrase.
+    """The head noun of an English lead sentence's "X is a ... NOUN" phrase (a compound
+    such as "dwarf planet" where it is one), or None when the lead names no kind.
 
     >>> description_noun("Alabama is a state located in the southeastern region.", "Alabama")
     'state'
     >>> description_noun("Aristotle was a Greek philosopher and scientist.", "Aristotle")
     'philosopher'
+    >>> description_noun("Perl is a dynamic programming language designed by Larry Wall.",
+    ...                  "Perl")
+    'programming language'
+    >>> description_noun("The Hen Harrier is a species of bird of prey.", "Hen Harrier")
+    'bird'
+    >>> description_noun("Paris is one of the largest cities in Europe.", "Paris")
+    'city'
+    >>> description_noun("This is a featured article.", "Gyeongju") is None
+    True
     """
     if not description:
         return None
-    m = _DESC_NP.search(description[:300])
+    m = _COPULA.search(description[:300])
     if not m:
         return None
-    head = m.group(1).split(" ")[-1]
-    if not re.fullmatch(r"[a-z][a-z\-]{2,}", head) or re.search(rf"\b{head}\b", title.lower()):
+    tokens = _TOKEN.findall(m.group(1))
+    words, stop = _np_words(tokens)
+    for _ in range(2):  # "a species of bird", "a type of a ..."
+        if not words or words[-1].lower() not in _OF_HEADS or stop >= len(tokens) \
+                or tokens[stop].lower() != "of":
+            break
+        rest = tokens[stop + 1:]
+        while rest and (rest[0].lower() in _SKIP_AFTER_OF or rest[0][:1].isdigit()):
+            rest = rest[1:]
+        inner, used = _np_words(rest)
+        if not inner:
+            break
+        words, tokens, stop = inner, rest, used
+    if not words:
         return None
-    sing = singular(head) if head.endswith("s") else None
-    head = sing or head
-    return _WEAK_NOUNS.get(head, head)
+    head = words[-1]
+    if not re.fullmatch(r"[a-z][a-z\-]{2,}", head):
+        return None
+    if head in _ADJECTIVES or (head.endswith(("en", "ed")) and head not in ("garden", "queen",
+                                                                           "women", "children")):
+        return None  # "is a large ...", "is written by": no noun
+    head = singular(head) or head
+    if head.endswith("s") and head in _ICS:
+        return None
+    if re.search(rf"\b{re.escape(head)}\b", title.lower()) or head in BAD_NOUNS:
+        return None
+    mapped = NOUN_MAP.get(head, head)
+    if mapped is None:
+        return None
+    if len(words) >= 2 and words[-2].islower():
+        pair = f"{words[-2]} {head}"
+        if pair in _COMPOUNDS:
+            return pair
+    return mapped
 
 
 def noun_for(infobox: str | None, categories: list[str], title: str,
@@ -244,7 +347,7 @@ def noun_for(infobox: str | None, categories: list[str], title: str,
     english = lang in ("en", "simple")
     if infobox:
         low = infobox.lower().strip()
-        bare = re.sub(r"^infobox[ _]+", "", low)
+        bare = "" if low == "infobox" else re.sub(r"^infobox[ _]+", "", low)
         for k in (low, bare):
             if k in book.infobox_nouns:
                 noun = book.infobox_nouns[k]
@@ -252,14 +355,15 @@ def noun_for(infobox: str | None, categories: list[str], title: str,
                     return description_noun(description, title) or noun
                 return noun
         bare = without_qualifier(bare)
-        if re.fullmatch(r"[a-z][a-z .\-]{2,30}", bare) and len(bare.split()) <= 3 \
-                and not low.startswith("infoskreine"):
+        if bare and bare not in BAD_NOUNS and re.fullmatch(r"[a-z][a-z .\-]{2,30}", bare) \
+                and len(bare.split()) <= 3 and not low.startswith("infoskreine"):
             return bare
     if lang in ("en", "simple"):
         noun = description_noun(description, title)
         if noun:
             return noun
-    heads = Counter(d.noun for c in categories if (d := describe_category(c, lang)) and d.noun)
+    heads = Counter(d.noun for c in categories if (d := describe_category(c, lang)) and d.noun
+                    and d.noun not in BAD_NOUNS)
     desc = (description or "").lower()
     for head, _ in sorted(heads.items(), key=lambda kv: (-kv[1], kv[0])):
         if lang not in ("en", "simple") or head in desc or not desc:

@@ -55,7 +55,9 @@ class FactPhrase:
 
 
 class PhraseBook:
-    """Lookups in the phrase book, with a readable fallback for keys it lacks."""
+    """Lookups in the phrase book. A key it lacks is no clue: infobox keys are often
+    layout or table cells ("south_africa", "gold" in a medal table), and a phrase made
+    from the key's name reads as one ("has a turned pro of ...")."""
 
     def __init__(self, data: dict, english: bool = True) -> None:
         self.data = data
@@ -87,26 +89,18 @@ class PhraseBook:
         return key in self.skip or base_key(key) in self.skip
 
     def relation(self, key: str) -> RelationPhrase | None:
-        """The phrases for an entity-valued key; None for keys that are never clues."""
+        """The phrases for an entity-valued key; None for keys the book lacks or skips."""
         hit = self.relations.get(key) or self.relations.get(base_key(key))
         if hit is not None:
             return hit
-        if self.skipped(key) or not key.isascii() or not self.english:
-            return None  # the fallback is English words: only for English keys
-        k = humanize_key(key)
-        return RelationPhrase(f"has {{o}} as its {k}", f"is the {k} of {{s}}", book=False)
+        return None  # a key the book lacks may be no attribute ("south_africa", "gold")
 
     def fact(self, key: str) -> FactPhrase | None:
         """The phrases for a literal key; None for keys that are never clues."""
         hit = self.facts.get(key) or self.facts.get(base_key(key))
         if hit is not None:
             return hit
-        if self.skipped(key) or key.endswith(("_rank", "_year", "_change")) \
-                or not key.isascii() or not self.english:
-            return None
-        k = humanize_key(key)
-        return FactPhrase(f"has a {k} {{when}}", f"has a {k} {{when}}", f"has a {k} of {{amount}}",
-                          book=False)
+        return None  # "has a career titles of ...": only keys the book phrases
 
     def covers(self, key: str) -> bool:
         """The book says something about this relation key (a phrase, or never a clue)."""

@@ -23,6 +23,7 @@ from synth.counting import Counts
 from synth.errors import SynthError
 from synth.llm import LLM, write_question
 from synth.model import Tree
+from synth.policy import Variety
 from synth.quality import score, verdict
 from synth.render import template_question
 from synth.sampler import Sampler
@@ -111,6 +112,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     rejected: Counter[str] = Counter()
     trees: list[Tree] = []
     seen: set[str] = set(exclude_answers or ())
+    variety = Variety(count)
 
     # The checks' own counts, apart from the sampler's: they query, never look up.
     checker = Counts(backend, config.cap, sampler.summary, lookup=False)
@@ -143,6 +145,10 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
         report.attempts += 1
         if tree is not None and tree.answer in seen:
             tree, reason = None, "duplicate_answer"
+        if tree is not None and (why := variety.why_not(tree)):
+            tree, reason = None, why  # a run's root nouns and relations stay varied
+        if tree is not None:
+            variety.take(tree)
         if tree is None:
             rejected[reason or "unknown"] += 1
         else:

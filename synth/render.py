@@ -22,6 +22,7 @@ from graph.constraints import Kind
 from synth.blur import fmt_number
 from synth.describe import with_article
 from synth.model import Constraint, Tree, Vertex
+from synth.names import without_qualifier
 
 MAX_NESTING = 2
 
@@ -58,31 +59,42 @@ class _Plan:
     nouns_used: dict[str, int] = field(default_factory=dict)
 
 
-def _clauses(plan: _Plan, v: Vertex, level: int) -> list[str]:
-    """The verb phrases about ``v``: descriptions, facts and named claims first, then
-    its relations to hidden entities (the first inline, the rest their own sentence)."""
+def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
+    """What is said of ``v``: verb phrases about it (descriptions, facts and named
+    claims first, then its relations to hidden entities, the first inline, the rest a
+    sentence of their own), and sentences that have ``v`` as their object, ``{p}``
+    standing for it ("Kochi hosted the grave of {p}", "a city in India was the
+    birthplace of {p}")."""
     tree = plan.tree
     kids = tree.children(v.id)
     lits = [c.constraint for c in kids if c.constraint is not None]
     order = {Kind.CATEGORY: 0, Kind.FACT_YEAR: 1, Kind.FACT_MONTHS: 1, Kind.FACT_NUMBER: 2,
              Kind.FACT_NAMED: 3, Kind.LINKS_TO_NAMED: 4, Kind.LINKED_FROM_NAMED: 4,
              Kind.TITLE_INITIAL: 9}
-    out = _merge_dates(sorted(lits, key=lambda c: order.get(c.kind, 5)))
+    lits = sorted(lits, key=lambda c: order.get(c.kind, 5))
+    out = _merge_dates([c for c in lits if "{p}" not in c.text])
+    objs = [c.text for c in lits if "{p}" in c.text]
     ents = [c for c in kids if c.kind == "entity"]
-    for i, c in enumerate(ents):
+    inline_left = [c for c in ents if c.relation is None or "{c}" not in (c.relation.phrase or "")]
+    for c in ents:
         phrase = (c.relation.phrase if c.relation is not None and c.relation.phrase
                   else "is related to {}")
-        inline = i == len(ents) - 1 and level < MAX_NESTING
+        if "{c}" in phrase:  # the hidden child is the subject, ``v`` the object
+            ref = (_noun_phrase(plan, c, level + 1) if level < MAX_NESTING
+                   else _separate(plan, c))
+            objs.append(phrase.replace("{c}", ref))
+            continue
+        inline = c is inline_left[-1] and level < MAX_NESTING
         if inline and phrase.split("{}", 1)[1].strip():
             # "has {} as its capital": a long description would split the phrase.
             moved = re.sub(r"^(\w+) \{\}( as | among | on )(.+)$", r"\1\2\3 {}", phrase)
             if moved.endswith("{}"):
                 phrase = moved
             else:
-                inline = False  # "is where {} died": the hidden entity gets a sentence
+                inline = False  # the hidden entity gets a sentence of its own
         ref = _noun_phrase(plan, c, level + 1) if inline else _separate(plan, c)
         out.append(phrase.replace("{}", ref))
-    return out
+    return out, objs
 
 
 _MONTHS = re.compile(r" in (\w+, \w+ or \w+)$")
@@ -106,37 +118,65 @@ def _merge_dates(lits: list) -> list[str]:
     return out
 
 
-def _head(v: Vertex, clauses: list[str]) -> tuple[str, list[str]]:
+def _head(v: Vertex, clauses: list[str], keep_one: bool = False) -> tuple[str, list[str]]:
     """The noun, or a description that already says it ("lake in Latgale" for a lake
-    described as "is a lake in Latgale"), and the clauses left."""
+    described as "is a lake in Latgale"), and the clauses left: a description that
+    repeats the noun ("a bird that is a bird") is said once, as the noun phrase.
+    ``keep_one``: a question needs one clause left to ask with."""
     noun = v.noun or "thing"
-    if len(clauses) < 2:
-        return noun, clauses  # a question needs at least one clause left to ask with
+    if keep_one and len(clauses) < 2:
+        return noun, clauses
     for i, c in enumerate(clauses):
         m = re.match(r"^is (?:a|an) (.+)$", c)
-        if m and re.search(rf"\b{re.escape(noun)}\b", m.group(1)) and " that " not in c \
-                and " who " not in c:
-            return m.group(1), clauses[:i] + clauses[i + 1:]
+        if not m or " that " in c or " who " in c:
+            continue
+        desc = m.group(1)
+        if re.search(rf"\b{re.escape(noun)}\b", desc):
+            return desc, clauses[:i] + clauses[i + 1:]
+        last = desc.split(" or ")[0].split(" ")[-1]
+        if noun == last or noun.endswith(f" {last}") or desc.endswith(f" {noun}"):
+            return noun, clauses[:i] + clauses[i + 1:]  # "a key item that is an item"
     return noun, clauses
 
 
+def _cap(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
+
+
 def _noun_phrase(plan: _Plan, v: Vertex, level: int) -> str:
-    """ "a painter who was born in the 1860s and ..." """
-    head, clauses = _head(v, _clauses(plan, v, level))
+    """ "a painter who was born in the 1860s and ..."; an entity that is the object of
+    a sentence of its own is introduced in sentences (see _separate)."""
+    subj, objs = _clauses(plan, v, level)
+    head, subj = _head(v, subj)
+    if objs:
+        return _introduce(plan, v, head, subj, objs)
     np = with_article(head)
-    return f"{np} {_who(v)} {join(clauses)}" if clauses else np
+    return f"{np} {_who(v)} {join(subj)}" if subj else np
 
 
 def _separate(plan: _Plan, v: Vertex) -> str:
-    """Describe ``v`` in a sentence of its own; return how to refer to it after."""
+    """Describe ``v`` in sentences of its own; return how to refer to it after."""
+    subj, objs = _clauses(plan, v, 0)
+    head, subj = _head(v, subj)
+    return _introduce(plan, v, head, subj, objs)
+
+
+def _introduce(plan: _Plan, v: Vertex, head: str, subj: list[str], objs: list[str]) -> str:
+    """"A city lies in India." then "Vasco da Gama died in this city.": the entity's
+    own clauses in one sentence, each sentence it is the object of after it."""
     noun = v.noun or "thing"
     nth = plan.nouns_used.get(noun, 0)
     plan.nouns_used[noun] = nth + 1
-    head, clauses = _head(v, _clauses(plan, v, 0))
-    subject = with_article(head) if nth == 0 else f"another {head}"
-    sentence = f"{subject} {join(clauses)}." if clauses else f"There is {subject}."
-    plan.sentences.append(sentence[0].upper() + sentence[1:])
+    first = with_article(head) if nth == 0 else f"another {head}"
     ref = f"this {noun}" if nth == 0 else f"this other {noun}"
+    if subj:
+        plan.sentences.append(_cap(f"{first} {join(subj)}."))
+    elif objs:
+        plan.sentences.append(_cap(objs[0].replace("{p}", first) + "."))
+        objs = objs[1:]
+    else:
+        plan.sentences.append(_cap(f"There is {first}."))
+    plan.sentences.extend(_cap(o.replace("{p}", ref) + ".") for o in objs)
     plan.separate[v.id] = ref
     return ref
 
@@ -149,13 +189,35 @@ def choices(seed: int) -> tuple[bool, int]:
     return nested, rng.randrange(len(FORMS))
 
 
+# Questions about an entity already introduced ("this explorer").
+ASK = ("Which {noun} is it?", "{what} is this {noun}?", "Name this {noun}.",
+       "Identify this {noun}.", "Which {noun} is this?")
+
+
 def template_question(tree: Tree) -> str:
     """The question for ``tree`` from templates chosen by the tree's seed."""
     root = tree.root
     plan = _Plan(tree)
     nested, form_at = choices(tree.seed)
     level = 0 if nested else MAX_NESTING
-    noun, clauses = _head(root, _clauses(plan, root, level))
+    subj, objs = _clauses(plan, root, level)
+    noun, clauses = _head(root, subj, keep_one=not objs)
+    if objs:
+        # The answer is the object of a sentence ("Kochi hosted the grave of an
+        # explorer who ..."): said first, then asked for.
+        plan.nouns_used[root.noun or "thing"] = 1
+        np = with_article(noun)
+        ref = f"this {root.noun or 'thing'}"
+        if len(clauses) <= 2:
+            first = objs[0].replace("{p}", f"{np} {_who(root)} {join(clauses)}"
+                                    if clauses else np)
+            sentences = [first, *(o.replace("{p}", ref) for o in objs[1:])]
+        else:
+            sentences = [f"{np} {join(clauses)}", *(o.replace("{p}", ref) for o in objs)]
+        ask = ASK[form_at % len(ASK)].format(noun=root.noun or "thing",
+                                             what="Who" if root.person else "What")
+        text = " ".join([*plan.sentences, *(_cap(x) + "." for x in sentences), ask])
+        return re.sub(r"\s+", " ", text).strip()
     form = FORMS[form_at]
     if root.person:
         form = form.replace("What is the", "Who is the")
@@ -177,7 +239,9 @@ def constraint_markers_of(c: Constraint) -> list[str]:
         return [p["letter"]]
     if c.kind == Kind.LINKS_TO_NAMED:
         return [c.provenance.get("anchor") or p["title"]]
-    if c.kind in ("linked_from_named", "fact_named"):
+    if c.kind == Kind.LINKED_FROM_NAMED:
+        return [without_qualifier(p["title"])]
+    if c.kind == Kind.FACT_NAMED:
         return [p["title"]]
     if c.kind == Kind.CATEGORY:
         words = [w for w in re.findall(r"[\w\-.’']+", c.text)[1:]

@@ -35,13 +35,11 @@ from synth.claims import claim_vp, obj_form, subj_form
 from synth.config import MAX_VERTICES, SHAPES, Rejected, SynthConfig
 from synth.counting import Counts, constraint_pred, relation_pred
 from synth.errors import SynthError
-from synth.model import TITLE_INITIAL, Constraint, Relation, Tree, Vertex
+from synth.model import FACT_NUMBER, TITLE_INITIAL, Constraint, Relation, Tree, Vertex
 from synth.names import too_close
 from synth.phrasebook import PhraseBook
+from synth.policy import NOT_A_THING, findable_default, fits, initials_allowed, number_allowed, tier
 
-# Pages about pages: a list or an index is not a thing in the world to ask about.
-_NOT_A_THING = re.compile(r"^(?:Lists? of|Index of|Outline of|Glossary of|Timeline of|"
-                          r"Bibliography of|Sarakstu?s?\b)", re.I)
 __all__ = ["MAX_VERTICES", "SHAPES", "Counts", "Rejected", "Sampler", "SynthConfig",
            "constraint_pred", "fact_relation", "link_relation", "relation_pred"]
 log = logging.getLogger(__name__)
@@ -49,6 +47,11 @@ _PREFETCH_ENTITIES = 200_000  # up to here, every eligible root is read at once 
 _KEEP_TITLES = 500_000  # eligible roots kept in memory, by bucket
 _KEEP_ENTITIES = 50_000  # profiles and neighbours kept (a long-lived API sampler)
 _NARROW_MAX = 64  # a vertex's candidates this few are read once, with every option's test
+
+
+def _rank(c: Constraint) -> int:
+    """0: a statement about the world or a date; 1: a bucketed number; 2: an initial."""
+    return max(0, tier(c.kind) - 1)
 
 
 class Narrowing:
@@ -128,16 +131,32 @@ def graph_scope(summary: GraphSummary) -> dict[str, object]:
             "completeness": completeness, "partial": completeness < 0.5}
 
 
+_WHERE = re.compile(r"^is (where|what) \{s\} (.+)$")
+
+
 def fact_relation(book: PhraseBook, key: str, direction: str, text: str | None = None
                   ) -> Relation | None:
     """An infobox relation in words: "out" when the parent's infobox names the child
     ("was born in {}"), "in" when the child's names the parent ("is the birthplace of
-    {}"). None for keys that are never clues."""
+    {}"). Where the plain statement has the child as its subject ("{c} is the capital
+    of {p}" for "has {} as its capital", "{c} died in {p}" for "is where {} died"),
+    the phrase is that sentence. None for keys that are never clues."""
     words = book.relation(key)
     if words is None:
         return None
-    phrase = (words.subj.replace("{o}", "{}") if direction == "out"
-              else words.obj.replace("{s}", "{}"))
+    if direction == "out":
+        if words.subj.startswith("has {o} as ") and words.obj.startswith("is "):
+            phrase = "{c} " + words.obj.replace("{s}", "{p}")
+        else:
+            phrase = words.subj.replace("{o}", "{}")
+    else:
+        m = _WHERE.match(words.obj)
+        if m:
+            prep = " in" if m.group(1) == "where" and not re.search(
+                r" (?:in|at|on|from|to|into)$", m.group(2)) else ""
+            phrase = f"{{c}} {m.group(2)}{prep} {{p}}"
+        else:
+            phrase = words.obj.replace("{s}", "{}")
     return Relation(str(Rel.FACT), direction, key, None, text, phrase)
 
 
@@ -184,6 +203,8 @@ class Sampler:
         self.lang = graph_language(backend)
         self.book = PhraseBook.default().for_language(self.lang)
         self.scope = graph_scope(self.summary)
+        self.findable = (config.findable if config.findable is not None
+                         else findable_default(self.scope))
 
     # -- Action 1: init -------------------------------------------------------------------
     def check_request(self) -> None:
@@ -342,10 +363,12 @@ class Sampler:
             rows = (self._links_of(title, direction) if rel == Rel.LINKS_TO
                     else store.neighbours(self.backend, title, rel, direction))
             for r in rows:
-                if r["stub"] or r["disambiguation"] or _NOT_A_THING.match(r["title"]):
+                if r["stub"] or r["disambiguation"] or NOT_A_THING.search(r["title"]):
                     continue
                 if (r["n_facts"] or 0) + (r["out_links"] or 0) < 2:
                     continue
+                if (r.get("popularity") or 0) < self.findable:
+                    continue  # not findable: too few pages lead to it
                 if rel == Rel.FACT:
                     relation = fact_relation(self.book, r["key"] or "", direction, r["text"])
                 else:
@@ -357,8 +380,13 @@ class Sampler:
 
     def _usable_root(self, title: str) -> bool:
         """A thing in the world, with a noun to call it by and a relation to go on by."""
-        return (not _NOT_A_THING.match(title) and bool(self.profile(title).noun)
-                and bool(self.neighbours(title)))
+        return (not NOT_A_THING.search(title) and bool(self.profile(title).noun)
+                and self._findable(title) and bool(self.neighbours(title)))
+
+    def _findable(self, title: str) -> bool:
+        """At least ``findable`` pages link to it (its in-links, read for the walk)."""
+        need = self.findable
+        return need <= 0 or len(self._links_of(title, "in")) >= need
 
     def _pick_extension(self, options: list[tuple[Relation, str]], rng: random.Random
                         ) -> tuple[Relation, str] | None:
@@ -371,7 +399,8 @@ class Sampler:
         pool = facts or options
         sample = rng.sample(pool, min(len(pool), self.config.extension_trials))
         ranked = sorted(sample, key=lambda o: self.counts.count([relation_pred(*o)]))
-        return next((o for o in ranked if self.profile(o[1]).noun), None)
+        return next((o for o in ranked if self.profile(o[1]).noun
+                     and fits(o[0].key, self.profile(o[1]).noun)), None)
 
     # -- one tree ----------------------------------------------------------------------------
     def sample(self, seed: int) -> Tree:
@@ -385,8 +414,10 @@ class Sampler:
             if self._usable_root(root):
                 break
             root = self.pick_root(rng)
-        if _NOT_A_THING.match(root):
+        if NOT_A_THING.search(root):
             raise Rejected("not_a_thing", f"{root} is a page about pages")
+        if not self._findable(root):
+            raise Rejected("not_findable", f"fewer than {self.findable} pages lead to {root}")
         verts = [Vertex(0, None, "entity", entity=root)]
         used = {root}
         attach = 0
@@ -444,8 +475,9 @@ class Sampler:
                     out.append(c)
                     break
         rng.shuffle(out)
-        # A name's initial is a last resort: tried after every statement about the world.
-        out.sort(key=lambda c: c.kind == TITLE_INITIAL)
+        # Named values, claims and descriptions first, then dates, then bucketed
+        # numbers; a name's initial is a last resort (synth.policy.TIERS).
+        out.sort(key=lambda c: tier(c.kind))
         return out
 
     def _blur(self, tree: Tree, rng: random.Random) -> None:
@@ -497,6 +529,11 @@ class Sampler:
                     c = pool.pop(0)
                     if c.kind == TITLE_INITIAL:
                         continue  # never spent as an extra: initials only where needed
+                    here = sum(x.constraint is not None and x.constraint.kind == FACT_NUMBER
+                               for x in tree.children(v.id))
+                    if not number_allowed(c.kind, here, self._numbers(tree, [])[1],
+                                          self.config.vertices - 1):
+                        continue
                     if v.parent is None:
                         mine = [x.constraint for x in tree.children(0) if x.kind == "constraint"]
                         if self._root_literals_unique([*mine, c]):  # type: ignore[list-item]
@@ -535,12 +572,16 @@ class Sampler:
         keep the titles of few enough matches, returned with the choice (or None)."""
         best: tuple[Constraint, int, list[str] | None] | None = None
         tried = 0
-        for c in options:
+        numbers = self._numbers(tree, chosen)
+        for c in options:  # in the policy's order: statements about the world first
             if tried >= self.config.blur_trials and best is not None:
                 break
+            if best is not None and _rank(c) > _rank(best[0]):
+                break  # a number or an initial only where nothing better narrows
             if c in chosen or (c.kind == TITLE_INITIAL and (
-                    best is not None or not self.config.initials
-                    or self._initial_used(tree, chosen))):
+                    best is not None or not self._initials_ok(tree, chosen))):
+                continue
+            if not number_allowed(c.kind, numbers[0], numbers[1], self.config.vertices - 1):
                 continue
             tried += 1
             # Counted only up to what it must beat: a count that reaches the bound is
@@ -557,6 +598,18 @@ class Sampler:
                 continue  # the hierarchy must stay necessary (check 3)
             best = (c, m, found)
         return best
+
+    @staticmethod
+    def _numbers(tree: Tree, chosen: list[Constraint]) -> tuple[int, int]:
+        """Numeric ranges said of the entity being blurred (``chosen``), and in the tree."""
+        here = sum(c.kind == FACT_NUMBER for c in chosen)
+        return here, here + sum(v.constraint is not None and v.constraint.kind == FACT_NUMBER
+                                for v in tree.vertices)
+
+    def _initials_ok(self, tree: Tree, chosen: list[Constraint]) -> bool:
+        """A name's initial may be said: allowed for this seed and none said yet."""
+        return (self.config.initials and initials_allowed(tree.seed)
+                and not self._initial_used(tree, chosen))
 
     @staticmethod
     def _initial_used(tree: Tree, chosen: list[Constraint]) -> bool:

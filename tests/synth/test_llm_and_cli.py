@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,10 +57,18 @@ def faithful(t: Tree, question: str | None = None, drop: str | None = None) -> s
     (for a relation, the phrase up to the hidden entity)."""
     words = []
     for c in tree_clues(t):
-        w = c.words if c.kind != "relation" else \
-            next(v for v in t.vertices if v.id == c.vertex).relation.phrase.split("{}")[0]
+        v = next(v for v in t.vertices if v.id == c.vertex)
+        if c.kind != "relation":  # one said as a sentence about it: up to where it stands
+            w = v.constraint.text.split("{p}")[0]
+        elif "{c}" in v.relation.phrase:  # "{c} hosted the grave of {p}"
+            w = v.relation.phrase.split("{c}")[1].split("{p}")[0]
+        else:
+            w = v.relation.phrase.split("{}")[0]
+        w = w.strip() or c.words
+        if w not in (question or t.question):  # "is a town in Latgale" said as the noun
+            w = re.sub(r"^is an? ", "", w)
         if c.id != drop:
-            words.append({"id": c.id, "words": w.strip() or c.words})
+            words.append({"id": c.id, "words": w})
     return "Sure! " + json.dumps({"question": question or t.question, "clues": words})
 
 

@@ -275,9 +275,14 @@ def test_check_one_fails_for_another_match_and_for_many(
     other.vertices[0].entity = tree.entity_vertices()[1].entity
     result = check_tree(ltg, other, k=2)
     assert "1:vertex 0 matches 1" in result["failed"]  # one match, and not the one meant
-    loose = Tree.from_dict(tree.to_dict())  # the root without its clues but one
-    kids = [v.id for v in loose.vertices if v.parent == 0]
-    loose.vertices = [v for v in loose.vertices if v.parent != 0 or v.id == kids[0]]
+    # The root with its literal clues only, its hidden entities cut off: check 3 made
+    # sure those alone match more than one entity.
+    loose = Tree.from_dict(tree.to_dict())
+    cut = {v.id for v in loose.vertices if v.parent == 0 and v.kind == "entity"}
+    for v in sorted(loose.vertices, key=lambda v: v.id):
+        if v.parent in cut:
+            cut.add(v.id)
+    loose.vertices = [v for v in loose.vertices if v.id not in cut]
     result = check_tree(ltg, loose, k=2)
     assert not result["ok"] and result["vertex_matches"]["0"] > 1
     assert any(f.startswith("1:vertex 0 matches") for f in result["failed"])

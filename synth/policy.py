@@ -1,0 +1,175 @@
+"""What questions are made of: the rules that choose which entities, hops and clues a
+research tree may use, kept in one place apart from the walk (synth.sampler) and the
+counting (synth.counting). A change to what questions say should touch this module
+(and the phrase book, synth/phrases.toml) alone.
+
+The aim (DESIGN.md, "What a clue is"): findable things, tied by real relations, each
+pinned by specific clues (a named value, a claim from a sentence, a description), with
+bucketed numbers and name initials as seasoning, not the meal.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from math import ceil
+
+from graph.constraints import Kind
+
+# -- which entities may be vertices -------------------------------------------------------
+NOT_A_THING = re.compile(
+    r"^(?:Lists? of|Index of|Outline of|Glossary of|Timeline of|Bibliography of|"
+    r"Sarakstu?s?\b|(?:History|Geography|Economy|Politics|Culture|Demographics|"
+    r"Military|Transport|Transportation|Communications|Religion|Music|Flag|Coat of arms|"
+    r"Foreign relations|Government|Education|Tourism|Languages|Administrative divisions)"
+    r" of |\d{1,4}s?(?: BC| AD)?$)|/[a-z]{2,3}(?:-[a-z]+)?$", re.I)
+"""Pages about pages, overviews used as places, bare years, and translation subpages
+("X/fr"): not things in the world a question can be about."""
+
+BAD_NOUNS = frozenset(
+    "infobox article page thing subject entity item name term word example part form type "
+    "kind member one list index way use lot variety set piece sort number means "
+    "version aspect topic feature result case point fact idea other".split())
+"""Heads that say nothing about what an entity is: never the noun a question calls it by."""
+
+NOUN_MAP = {"study": "field of study", "cultivation": "practice", "people": "ethnic group",
+            "collection": "collection", "largest": None, "first": None, "only": None}
+"""Lead-sentence heads read as another noun (None: no noun)."""
+
+PERSON_NOUNS = frozenset(
+    "person politician writer scientist philosopher artist comedian footballer musician "
+    "royal novelist painter poet actor actress singer composer author physicist chemist "
+    "mathematician economist historian astronaut explorer monarch king queen emperor "
+    "empress president officer soldier general admiral saint cosmologist metaphysician "
+    "lawyer judge journalist businessperson philanthropist engineer inventor architect "
+    "player socialist anarchist activist priest bishop pope deity character navigator "
+    "conqueror sculptor inventor governor senator ruler leader founder dancer astronomer "
+    "teacher preacher reformer sailor pioneer designer producer director photographer "
+    "pharaoh prophet apostle chancellor chief statesman stateswoman playwright dramatist "
+    "essayist critic theologian missionary monk nun saint sultan caliph tsar prince "
+    "princess duke duchess earl baron lord lady knight guitarist pianist violinist "
+    "drummer rapper broadcaster presenter entrepreneur industrialist banker merchant "
+    "scholar physician surgeon nurse biologist botanist zoologist geologist naturalist "
+    "chef athlete cyclist boxer wrestler golfer swimmer runner jockey cricketer "
+    "commander warrior hero heroine god goddess figure man woman boy girl child "
+    "philanthropist aviator pilot mystic poet composer conductor lyricist songwriter "
+    "animator cartoonist illustrator screenwriter filmmaker comedian magician".split())
+PERSON_SUFFIXES = ("ist", "ian", "ologist", "grapher")
+"""Nouns that call a person ("who", not "that")."""
+
+PLACE_NOUNS = frozenset(
+    "country city town capital state region island village province county nation "
+    "territory place area kingdom empire republic island nation city state sovereign state "
+    "municipality district suburb borough port settlement colony continent".split())
+PLACE_KEYS = frozenset("birth_date death_date born died birth_place death_place "
+                       "resting_place buried residence".split())
+"""Infobox keys whose value is a place ("born = 7 August 1966, Huntsville"): a value
+called anything else (an organisation linked from the same field) is no such hop."""
+
+
+def fits(key: str | None, noun: str | None) -> bool:
+    """Whether an entity called ``noun`` can be the value of infobox ``key``."""
+    if key in PLACE_KEYS:
+        return bool(noun) and (noun in PLACE_NOUNS or noun.split(" ")[-1] in PLACE_NOUNS)
+    return True
+
+
+# -- which clues a tree says ----------------------------------------------------------------
+TIERS = {Kind.CATEGORY: 0, Kind.FACT_NAMED: 0, Kind.LINKS_TO_NAMED: 0,
+         Kind.LINKED_FROM_NAMED: 0, Kind.FACT_YEAR: 1, Kind.FACT_MONTHS: 1,
+         Kind.FACT_NUMBER: 2, Kind.TITLE_INITIAL: 3}
+"""Blur prefers the lowest tier that narrows at all: named values, claims from
+sentences and descriptions first, then dates, then bucketed numbers, and a name's
+initial last."""
+
+MAX_NUMBERS_PER_ENTITY = 1
+"""At most this many numeric ranges describe one entity."""
+MAX_NUMBER_SHARE = 1 / 3
+"""At most this share of a tree's clues are numeric ranges."""
+INITIAL_RATE = 0.1
+"""The share of seeds whose tree may use a name's initial (where nothing else narrows)."""
+
+# -- which hidden entities are findable ------------------------------------------------------
+MIN_POPULARITY = 3
+"""Hidden entities (roots included) need at least this many in-links by default: a
+question is about things a person can find. SynthConfig.findable overrides it."""
+BAND_FROM_ARTICLES = 1000
+
+
+def findable_default(scope: dict) -> int:
+    """MIN_POPULARITY on a complete graph of BAND_FROM_ARTICLES articles or more; else 0:
+    a slice's pages link mostly outside it, and a handful of pages has no band."""
+    complete = not scope.get("partial") and int(scope.get("articles") or 0) >= BAND_FROM_ARTICLES
+    return MIN_POPULARITY if complete else 0
+
+# -- a run's variety -------------------------------------------------------------------------
+MAX_SHARE = 0.25
+"""Over a run, no root noun and no relation key above this share (from 8 trees on)."""
+DIVERSITY_FROM = 8
+
+
+def initials_allowed(seed: int) -> bool:
+    """Whether the tree of ``seed`` may use a name's initial (one seed in ten)."""
+    return random.Random(f"initial:{seed}").random() < INITIAL_RATE
+
+
+def tier(kind: str) -> int:
+    return TIERS.get(Kind(kind), 1)
+
+
+def number_allowed(kind: str, about_entity: int, in_tree: int, clues: int) -> bool:
+    """Whether one more numeric range may be said, given ``about_entity`` ranges on the
+    entity already, ``in_tree`` in the tree and ``clues`` clues the tree will have."""
+    if kind != Kind.FACT_NUMBER:
+        return True
+    return (about_entity < MAX_NUMBERS_PER_ENTITY
+            and in_tree + 1 <= max(1, int(clues * MAX_NUMBER_SHARE)))
+
+
+def person_noun(noun: str | None) -> bool:
+    return bool(noun) and (noun in PERSON_NOUNS or noun.split(" ")[-1] in PERSON_NOUNS
+                           or noun.endswith(PERSON_SUFFIXES))
+
+
+def relation_key(rel: object) -> str:
+    """What a relation is, for variety: its infobox key or its sentence's claim."""
+    key = getattr(rel, "key", None)
+    return f"fact:{key}" if key else f"claim:{getattr(rel, 'claim', None) or 'link'}"
+
+
+class Variety:
+    """Keeps a run varied: a tree whose root noun, or one of whose relation keys, would
+    go above MAX_SHARE of the ``count`` trees asked for is turned away."""
+
+    def __init__(self, count: int) -> None:
+        self.active = count >= DIVERSITY_FROM
+        self.cap = max(1, ceil(count * MAX_SHARE))
+        self.nouns: Counter[str] = Counter()
+        self.keys: Counter[str] = Counter()
+        self.relations = 0
+
+    def why_not(self, tree: object) -> str | None:
+        """The reason to turn ``tree`` away, or None (then call ``take``)."""
+        if not self.active:
+            return None
+        root = tree.root  # type: ignore[attr-defined]
+        if self.nouns[root.noun or ""] + 1 > self.cap:
+            return "variety_noun"
+        keys = Counter(relation_key(v.relation) for v in tree.vertices  # type: ignore[attr-defined]
+                       if v.relation is not None)
+        total = self.relations + sum(keys.values())
+        # A key's share is judged once there are enough relations to share out.
+        limit = max(self.cap, ceil(total * MAX_SHARE))
+        if any(self.keys[k] + n > limit for k, n in keys.items()):
+            return "variety_relation"
+        return None
+
+    def take(self, tree: object) -> None:
+        if not self.active:
+            return
+        self.nouns[tree.root.noun or ""] += 1  # type: ignore[attr-defined]
+        for v in tree.vertices:  # type: ignore[attr-defined]
+            if v.relation is not None:
+                self.keys[relation_key(v.relation)] += 1
+                self.relations += 1

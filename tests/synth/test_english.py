@@ -1,0 +1,136 @@
+"""What English questions are made of, on the complete English schools corpus: entities
+called what they are, relations that read both ways, clues a researcher can look up,
+and the proof unchanged (issue 24)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from graph.backend import FalkorBackend
+from graph.constraints import Kind
+from ingest.pipeline import IngestConfig, ingest_dump
+from ingest.values import type_text
+from synth.claims import claim_vp
+from synth.clues import tree_clues
+from synth.config import SynthConfig
+from synth.model import Tree, Vertex
+from synth.phrasebook import PhraseBook
+from synth.pipeline import synthesize
+from synth.policy import BAD_NOUNS
+from synth.render import template_question
+from synth.sampler import Sampler
+from tests.conftest import DATA
+
+SCHOOLS = DATA / "enwiki-schools-2007-4598.xml.bz2"
+BAD = re.compile(r"\b(?:infobox|article)\b|is the one that|\b(?:a|an|this) (?:thing|subject|"
+                 r"entity|item)\b", re.I)
+
+
+@pytest.fixture(scope="module")
+def schools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FalkorBackend]:
+    root = tmp_path_factory.mktemp("schools")
+    b = FalkorBackend(str(root / "g"))
+    try:
+        ingest_dump(str(SCHOOLS), b, IngestConfig(staging_root=root / "staging"))
+        yield b
+    finally:
+        b.close()
+        b.engine.stop()
+
+
+@pytest.fixture(scope="module")
+def trees(schools: FalkorBackend) -> list[Tree]:
+    out, _ = synthesize(schools, SynthConfig(vertices=6), count=20, seed=5, workers=2)
+    return out
+
+
+def test_entities_are_called_what_they_are(schools: FalkorBackend) -> None:
+    s = Sampler(schools, SynthConfig())
+    want = {"Socrates": "philosopher", "India": "country", "Emu": "bird",
+            "Oxygen": "chemical element", "Casablanca (film)": "film"}
+    got = {t: s.profile(t).noun for t in want}
+    assert got == want
+    assert s.profile("Socrates").person and not s.profile("India").person
+
+
+def test_lead_sentence_not_a_caption_or_notice(schools: FalkorBackend) -> None:
+    rows = {r["t"]: r["d"] for r in schools.read(
+        "MATCH (e:Entity) WHERE e.title IN ['India', 'Socrates', 'Uzbekistan'] "
+        "RETURN e.title AS t, e.description AS d")}
+    assert rows["India"].startswith("India") and " is a country" in rows["India"]
+    assert "philosopher" in rows["Socrates"] and not rows["Socrates"].startswith("CAPTION")
+
+
+def test_a_claim_with_a_named_subject_reads_with_the_subject_first(
+        schools: FalkorBackend) -> None:
+    s = Sampler(schools, SynthConfig())
+    said = []
+    for title in ("Vasco da Gama", "Aristotle", "James Joyce", "Paris", "Nile"):
+        for group in s.profile(title).groups:
+            c = group[0]
+            if c.kind == Kind.LINKED_FROM_NAMED:
+                q = template_question(Tree(1, [
+                    Vertex(0, None, "entity", entity=title, noun=s.profile(title).noun),
+                    Vertex(1, 0, "constraint", constraint=c)]))
+                said.append(q)
+                subject = c.text.split(" ")[0]
+                assert q.startswith(subject) and not BAD.search(q), q
+                assert re.search(r"(?:Which|Name|Identify|What|Who)\b", q), q
+    assert len(said) >= 3, said
+
+
+def test_relations_read_both_ways_and_keys_that_are_no_attribute_give_none() -> None:
+    from synth.sampler import fact_relation, link_relation
+
+    book = PhraseBook.default()
+    assert fact_relation(book, "capital", "out").phrase == "{c} is the capital of {p}"
+    assert fact_relation(book, "death_place", "in").phrase == "{c} died in {p}"
+    assert fact_relation(book, "birth_place", "out").phrase == "was born in {}"
+    for key in ("south_africa", "gold", "flag_of_new_zealand", "career_titles"):
+        assert book.relation(key) is None and book.fact(key) is None
+    rel = link_relation("in", "Kochi hosted the grave of Vasco da Gama.", "Vasco da Gama",
+                        "Vasco da Gama", "Kochi")
+    assert rel is not None and rel.phrase == "{c} hosted the grave of {p}"
+    # a sentence whose subject is more than the page's: no claim
+    assert claim_vp("They were admitted together to the Order of the Garter in 1377.",
+                    "Order of the Garter", "Henry IV of England") is None
+
+
+def test_a_number_the_infobox_gives_as_a_year_is_a_year() -> None:
+    v = type_text("turned_pro", "1996", "1996")
+    assert v is not None and v.kind == "year" and v.year == 1996
+    assert PhraseBook.default().fact("turned_pro").year == "turned professional {when}"
+
+
+def test_trees_are_made_of_real_words_and_few_numbers(trees: list[Tree]) -> None:
+    assert len(trees) == 20
+    numbers = clues = 0
+    for t in trees:
+        assert not BAD.search(t.question), t.question
+        for v in t.entity_vertices():
+            assert v.noun and v.noun not in BAD_NOUNS, (v.entity, v.noun)
+        cs = tree_clues(t)
+        n = sum(c.kind == Kind.FACT_NUMBER for c in cs)
+        assert n <= max(1, len(cs) // 3), t.question
+        per = {}
+        for c in cs:
+            if c.kind == Kind.FACT_NUMBER:
+                per[c.about] = per.get(c.about, 0) + 1
+        assert all(k <= 1 for k in per.values()), t.question
+        numbers, clues = numbers + n, clues + len(cs)
+    assert numbers / clues <= 1 / 3
+    initials = sum(any(c.kind == Kind.TITLE_INITIAL for c in tree_clues(t)) for t in trees)
+    assert initials <= 2
+    nouns = [t.root.noun for t in trees]
+    assert max(nouns.count(n) for n in nouns) <= 5  # a quarter of 20
+
+
+def test_the_proof_holds_and_a_seed_gives_the_same_trees(schools: FalkorBackend,
+                                                         trees: list[Tree]) -> None:
+    again, _ = synthesize(schools, SynthConfig(vertices=6), count=20, seed=5, workers=1)
+    assert [t.to_json() for t in again] == [t.to_json() for t in trees]
+    for t in trees:
+        assert t.checks["ok"] and t.solver["agreed"], t.question
