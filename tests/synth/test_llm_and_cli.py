@@ -1,6 +1,6 @@
 """The LLM writer (through scripted implementations of the chat protocol, a server that
-is down, and SmolLM2 behind `hcsp agent serve-model`: no paid API runs here) and the
-synth/tree commands."""
+is down, SmolLM2 behind `hcsp agent serve-model`, and an OpenAI-compatible stand-in server
+that counts calls: no paid API runs here) and the synth/tree commands."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from graph.backend import FalkorBackend
 from hcsp.chat import ModelError, make_chat
 from synth.checks import hidden_names, leaks
+from synth.cli import llm_rows
 from synth.clues import tree_clues
 from synth.config import SynthConfig
 from synth.llm import write_question, writer_prompt
@@ -270,6 +271,10 @@ def test_models_are_called_for_kept_trees_only(ltg: FalkorBackend) -> None:
         assert u[role]["requests"] == 2 * u[role]["calls"] == 2 * u[role]["retries"]
     assert report.llm_input_tokens + drop_report.llm_input_tokens == sum(
         r.get("prompt_tokens", 0) for r in rec.requests)  # as the server counted them
+    shown = dict(llm_rows(report))  # as `hcsp synth` prints them
+    assert shown["LLM calls: writer"] == \
+        "3 calls, 1.00 per kept question (6 HTTP requests, 3 retries)"
+    assert shown["LLM calls: judge (difficulty)"].startswith("6 calls, 2.00 per kept")
     assert dropped == [] and "writer" not in drop_report.llm
     assert drop_report.llm["scorer"]["calls"] == 2 * drop_report.rejected["unverifiable"]
     assert len(rec.requests) == 2 * sum(x["calls"] for r in (report, drop_report)
