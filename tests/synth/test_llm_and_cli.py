@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from synth.clues import tree_clues
 from synth.config import SynthConfig
 from synth.llm import write_question, writer_prompt
 from synth.model import Tree
-from synth.pipeline import synthesize
+from synth.pipeline import polish, synthesize
 from synth.render import constraint_markers
+from synth.usage import LLMUsage
 from tests.conftest import LTGWIKI, free_port, model_server
 from tests.synth.openai_server import openai_server
 
@@ -279,3 +281,12 @@ def test_models_are_called_for_kept_trees_only(ltg: FalkorBackend) -> None:
     assert drop_report.llm["scorer"]["calls"] == 2 * drop_report.rejected["unverifiable"]
     assert len(rec.requests) == 2 * sum(x["calls"] for r in (report, drop_report)
                                         for x in r.llm.values())
+
+
+def test_trees_past_the_deadline_keep_the_template(ltg: FalkorBackend, tree: Tree) -> None:
+    t, writer = _copy(tree), ScriptedLLM(lambda p: "{}")
+    usage = LLMUsage()
+    polish([t], [hidden_names(ltg, t)], writer, None, None, usage,
+           deadline=time.monotonic() - 1)
+    assert writer.calls == 0 and usage.as_dict() == {} and t.question == tree.question
+    assert t.renderer == "template (llm not written: the deadline passed)"
