@@ -77,6 +77,9 @@ class SynthReport:
 _AHEAD = 4
 """Attempts in flight per worker thread (synthesize)."""
 
+_Result = tuple[Tree | None, str | None, float, dict[str, list[str]]]
+"""An attempt's tree (None if rejected), why not, its seconds, its hidden names."""
+
 
 class _InPlace:
     """An executor that runs what it is given at once, in the caller's thread."""
@@ -141,9 +144,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     # The checks' own counts, apart from the sampler's: they query, never look up.
     checker = Counts(backend, config.cap, sampler.summary, lookup=False)
 
-    Result = tuple[Tree | None, str | None, float, dict[str, list[str]]]
-
-    def attempt(i: int) -> Result:
+    def attempt(i: int) -> _Result:
         t = time.perf_counter()
         try:
             tree = sampler.sample(attempt_seed(seed, i))
@@ -162,7 +163,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
                                            if workers > 1 else _InPlace())
     running: deque[Future] = deque()
 
-    def take(result: Result) -> None:
+    def take(result: _Result) -> None:
         tree, reason, sec, names = result
         report.attempts += 1
         if tree is not None and tree.answer in seen:
