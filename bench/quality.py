@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -109,7 +110,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--baseline", default=None, help="a git ref to compare with")
     ap.add_argument("--show", type=int, default=10, help="questions to print per dump")
+    add_llm_args(ap)
     args = ap.parse_args()
+    models = llm_models(args)
+    calls: list[list[str]] = []
     ns = [int(x) for x in args.vertices.split(",")]
     book = PhraseBook.default()
     rows: list[list[str]] = []
@@ -143,6 +147,8 @@ def main() -> None:
                     nouns = [v.noun for t in trees for v in t.entity_vertices()]
                     rows.append(_row(name, n, "now", [t.question for t in trees], world,
                                      nouns, len(trees), rep.attempts, sec, coverage))
+                    if models:
+                        calls.append(llm_calls_row(b, name, n, args, models))
                     shown.setdefault(name, [])
                     for t in trees[: max(0, args.show - len(shown[name]))]:
                         shown[name].append(f"[N={n}] {t.question} → {t.answer}")
@@ -157,10 +163,61 @@ def main() -> None:
     print_table(["dump", "N", "code", "speaks of corpus", "world clues", "vague nouns",
                  "words/question", "accepted/candidates", "trees/s", "phrase book covers"],
                 rows)
+    print_llm_calls(calls)
     for name, qs in shown.items():
         print(f"\n{name}:")
         for q in qs:
             print(f"  {q}")
+
+
+# ---- --llm: model calls per kept question (the same sampling, with the writer) ----
+
+def add_llm_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--llm", default=None, metavar="SPEC",
+                    help="also run the same sampling with this writer (openai:MODEL, ...) "
+                    "and print its calls per kept question")
+    ap.add_argument("--llm-base-url", default=None, metavar="URL",
+                    help="OpenAI-compatible server for --llm (and --judge)")
+    ap.add_argument("--judge", default=None, metavar="SPEC",
+                    help="with --llm: the judge (checks the writer's clues, scores difficulty)")
+
+
+def llm_models(args: argparse.Namespace) -> tuple[Any, Any] | None:
+    """(writer, judge) from --llm and --judge, or None without --llm."""
+    if not args.llm:
+        return None
+    from hcsp.chat import make_chat
+
+    return (make_chat(args.llm, args.llm_base_url),
+            make_chat(args.judge, args.llm_base_url) if args.judge else None)
+
+
+def llm_calls_row(b: FalkorBackend, name: str, n: int, args: argparse.Namespace,
+                  models: tuple[Any, Any]) -> list[str]:
+    """One (dump, N) row: the sampling of the table above again, with the writer."""
+    writer, judge = models
+    t = time.perf_counter()
+    _, rep = synthesize(b, SynthConfig(vertices=n), count=args.count, seed=1,
+                        workers=args.workers, llm=writer, judge=judge)
+    sec = time.perf_counter() - t
+    per, kept = rep.llm_per_kept(), max(1, rep.accepted)
+    requests = [u["requests"] for u in rep.llm.values() if u["requests"] is not None]
+    retries = [u["retries"] for u in rep.llm.values() if u["retries"] is not None]
+    cost = "-" if rep.llm_cost_usd is None else f"${rep.llm_cost_usd / kept:.5f}"
+    return [name, str(n), str(rep.accepted), f"{rep.llm_kept}",
+            *(f"{per[r]:.2f}" if per.get(r) is not None else "0" for r in
+              ("writer", "judge", "scorer")),
+            f"{sum(requests) / kept:.2f}" if requests else "-",
+            str(sum(retries)) if retries else "-",
+            f"{(rep.llm_input_tokens + rep.llm_output_tokens) / kept:,.0f}", cost,
+            f"{rep.accepted / max(1e-9, sec):.2f}"]
+
+
+def print_llm_calls(rows: list[list[str]]) -> None:
+    if rows:
+        print("\nmodel calls per kept question (--llm; target: writer 1, judge at most 1)")
+        print_table(["dump", "N", "kept", "written", "writer", "judge", "difficulty judge",
+                     "HTTP requests", "retries", "tokens", "cost", "trees/s"], rows)
 
 
 if __name__ == "__main__":

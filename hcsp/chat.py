@@ -51,12 +51,31 @@ def record_usage(input_tokens: int | None, output_tokens: int | None) -> None:
     _usage.last = {"input_tokens": input_tokens, "output_tokens": output_tokens}
 
 
+def count_request(_request: object = None) -> None:
+    """Adapters over HTTP call this for every request sent, retries included (an httpx
+    request hook: it runs on the thread that makes the call)."""
+    _usage.requests = getattr(_usage, "requests", 0) + 1
+
+
 def take_usage() -> dict[str, int | None] | None:
-    """The token counts of this thread's last completion (once), or None if the model
-    reported none."""
+    """What this thread's model calls reported since the last take (once): the token
+    counts of the last completion, and ``requests``, the HTTP requests sent (retries
+    included; absent for a model that is not reached over HTTP). None if nothing was
+    reported. A failed call reports its requests with no tokens."""
     last = getattr(_usage, "last", None)
-    _usage.last = None
-    return last
+    requests = getattr(_usage, "requests", 0)
+    _usage.last, _usage.requests = None, 0
+    if last is None and not requests:
+        return None
+    out = dict(last or {"input_tokens": None, "output_tokens": None})
+    if requests:
+        out["requests"] = requests
+    return out
+
+
+def _http_client(sdk: Any) -> Any:
+    """The SDK's own httpx client (its defaults), counting every request it sends."""
+    return sdk.DefaultHttpxClient(event_hooks={"request": [count_request]})
 
 
 def api_messages(messages: list[Message]) -> list[Message]:
@@ -95,7 +114,8 @@ class AnthropicChat:
         anthropic = _sdk("anthropic")
         self.model = model or get_settings().anthropic_model
         self.name = f"anthropic:{self.model}"
-        self.client = anthropic.Anthropic(timeout=timeout, max_retries=max_retries)
+        self.client = anthropic.Anthropic(timeout=timeout, max_retries=max_retries,
+                                          http_client=_http_client(anthropic))
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None,
                  stop: Sequence[str] = (), temperature: float | None = None,
@@ -135,7 +155,7 @@ class OpenAIChat:
         # A local server (vLLM, hcsp agent serve-model) needs no key; the SDK wants one.
         key = os.environ.get("OPENAI_API_KEY") or ("local" if base_url else None)
         self.client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout,
-                                    max_retries=max_retries)
+                                    max_retries=max_retries, http_client=_http_client(openai))
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None,
                  stop: Sequence[str] = (), temperature: float | None = None,

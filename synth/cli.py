@@ -18,7 +18,7 @@ from hcsp.chat import make_chat
 from hcsp.cliutil import GraphUriOption, friendly_errors
 from synth.errors import SynthError
 from synth.model import Tree
-from synth.pipeline import synthesize
+from synth.pipeline import SynthReport, synthesize
 from synth.sampler import SynthConfig
 from synth.store import iter_trees, load_tree, save_trees, write_jsonl
 
@@ -79,14 +79,27 @@ def synth_command(
         migrated = migrate(backend)  # a graph from an older version: once, here, not in sampling
         if migrated:
             console.print(f"migrated the graph first: {', '.join(migrated)}", highlight=False)
-        with Progress(TextColumn("[bold]synthesizing"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[attempts]:,} candidates"), TimeElapsedColumn(),
-                      console=console) as progress:
-            task = progress.add_task("trees", total=count, attempts=0)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                      TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("synthesizing", total=count, note="0 candidates")
+            write_task = None
+
+            def sampled(accepted: int, attempts: int) -> None:
+                progress.update(task, completed=accepted, note=f"{attempts:,} candidates")
+
+            def wrote(done: int, total: int) -> None:  # the kept trees, once sampled
+                nonlocal write_task
+                if write_task is None:
+                    write_task = progress.add_task(
+                        "writing" if model is not None else "judging", total=total,
+                        note="kept trees")
+                progress.update(write_task, completed=done)
+
             trees, report = synthesize(
                 backend, config, count, seed, llm=model, max_attempts=max_attempts,
                 workers=workers, judge=judge_llm, drop_by_judge=drop_by_judge,
-                progress=lambda a, n: progress.update(task, completed=a, attempts=n))
+                progress=sampled, write_progress=wrote)
         if store and trees:
             save_trees(backend, trees)
     if out_file is not None:
@@ -101,13 +114,12 @@ def synth_command(
     if model is not None:
         t.add_row("questions written by the LLM", f"{report.llm_kept:,} "
                   f"({report.llm_fallbacks:,} kept the template: see renderer)")
-        tokens = report.llm_input_tokens + report.llm_output_tokens
-        cost = f", ${report.llm_cost_usd:.4f}" if report.llm_cost_usd is not None else ""
-        t.add_row("LLM tokens", f"{report.llm_input_tokens:,} in + "
-                  f"{report.llm_output_tokens:,} out{cost}" if tokens else "not reported")
+    for label, value in llm_rows(report):
+        t.add_row(label, value)
     rate = report.accepted / report.seconds if report.seconds else 0
+    writing = f", {report.write_seconds:,.1f} s writing" if report.write_seconds else ""
     t.add_row("time", f"{report.seconds:,.1f} s ({rate:,.2f} accepted trees/s; "
-              f"{report.setup_seconds:,.1f} s of it setup)")
+              f"{report.setup_seconds:,.1f} s of it setup{writing})")
     if report.tree_seconds:
         t.add_row("per accepted tree (p50)", f"{statistics.median(report.tree_seconds):.3f} s")
     t.add_row("graph queries", f"{report.queries:,}")
@@ -130,6 +142,38 @@ def synth_command(
             f"no {vertices}-vertex tree could be proven unique in this graph after "
             f"{report.attempts:,} candidates (rejected: {report.rejected})",
             hint="try a smaller --vertices, --shape wide, a smaller --k, or a larger graph")
+
+
+_ROLE = {"writer": "writer", "judge": "judge (the writer's clues)",
+         "scorer": "judge (difficulty)"}
+
+
+def llm_rows(report: SynthReport) -> list[tuple[str, str]]:
+    """The summary's lines on model calls: per role, calls per kept question, HTTP
+    requests and retries; tokens and cost, in all and per kept question."""
+    rows = []
+    kept = report.accepted
+    per = report.llm_per_kept()
+    for role, u in report.llm.items():
+        value = f"{u['calls']:,} calls, {per[role]:.2f} per kept question" if kept else \
+            f"{u['calls']:,} calls, none kept"
+        if u["requests"] is not None:
+            value += f" ({u['requests']:,} HTTP requests, {u['retries']:,} retries)"
+        if u["failed"]:
+            value += f", {u['failed']:,} failed"
+        rows.append((f"LLM calls: {_ROLE.get(role, role)}", value))
+    tokens = report.llm_input_tokens + report.llm_output_tokens
+    if report.llm:
+        value = "not reported"
+        if tokens:
+            value = f"{report.llm_input_tokens:,} in + {report.llm_output_tokens:,} out"
+            if kept:
+                value += f" ({tokens / kept:,.0f} per kept question)"
+        rows.append(("LLM tokens", value))
+        if report.llm_cost_usd is not None:
+            each = f" (${report.llm_cost_usd / kept:.5f} per kept question)" if kept else ""
+            rows.append(("LLM cost", f"${report.llm_cost_usd:.4f}{each}"))
+    return rows
 
 
 @tree_app.command("show")

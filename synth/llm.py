@@ -14,8 +14,8 @@ question, and for each clue the words it used). The question is kept only if
 Otherwise the template question stays and the tree says why (``renderer`` and
 ``scores["writer"]``). The writer and the judge are any chat model
 (hcsp.chat.make_chat: ``openai:MODEL``, ``anthropic:MODEL``, ``transformers:PATH``).
-Token counts and, for models with a known list price, the cost are recorded when the SDK
-reports usage. The prompt is ``synth/prompts/writer.md``.
+Token counts and, for models with a known list price (synth.usage), the cost are recorded
+when the SDK reports usage. The prompt is ``synth/prompts/writer.md``.
 """
 
 from __future__ import annotations
@@ -27,20 +27,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from hcsp.chat import ChatModel, take_usage
+from hcsp.chat import ChatModel
 from synth.checks import leaks
 from synth.clues import Clue, tree_clues
 from synth.model import Tree
 from synth.render import missing_markers
+from synth.usage import LLMUsage
 
 LLM = ChatModel
 PROMPT_FILE = Path(__file__).parent / "prompts" / "writer.md"
 MAX_TOKENS = 700
-# List prices in USD per million tokens (input, output), for the cost of a question.
-PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60),
-          "gpt-4.1": (2.00, 8.00), "claude-sonnet-4-5": (3.00, 15.00),
-          "claude-haiku-4-5": (1.00, 5.00), "claude-opus-4-1": (15.00, 75.00)}
-
 JUDGE_PROMPT = """A question was written from verified clues. For each clue below, say
 whether the question states it faithfully: it says what the clue says, and nothing
 broader or different. Reply with JSON only: {{"c3": true, "c5": false, ...}}.
@@ -137,36 +133,14 @@ def problems(tree: Tree, written: WrittenQuestion, names: dict[str, list[str]],
     return None
 
 
-def _cost(model: str, used: dict[str, Any] | None) -> float | None:
-    if not used or used.get("input_tokens") is None:
-        return None
-    name = model.split(":", 1)[-1]
-    price = next((p for k, p in PRICES.items() if name.startswith(k)), None)
-    if price is None:
-        return None
-    return round((used["input_tokens"] * price[0]
-                  + (used.get("output_tokens") or 0) * price[1]) / 1e6, 6)
-
-
-def _call(llm: LLM, prompt: str, record: dict[str, Any], what: str,
-          max_tokens: int = MAX_TOKENS) -> str:
-    take_usage()  # drop anything an earlier call on this thread left
-    text = llm.complete([{"role": "user", "content": prompt}], max_tokens=max_tokens,
-                        temperature=0)
-    used = take_usage()
-    if used:
-        record[f"{what}_input_tokens"] = used.get("input_tokens")
-        record[f"{what}_output_tokens"] = used.get("output_tokens")
-        cost = _cost(llm.name, used)
-        if cost is not None:
-            record["cost_usd"] = round(record.get("cost_usd", 0.0) + cost, 6)
-    return text
-
-
 def write_question(tree: Tree, llm: LLM, names: dict[str, list[str]],
-                   judge: LLM | None = None, *, max_tokens: int = MAX_TOKENS) -> None:
+                   judge: LLM | None = None, *, max_tokens: int = MAX_TOKENS,
+                   usage: LLMUsage | None = None) -> None:
     """Replace the template question by the writer's if it passes every check; record
-    why not otherwise. Never raises for a model failure: the tree is kept."""
+    why not otherwise. Never raises for a model failure: the tree is kept. One writer
+    call, and at most one judge call (only for a written question that passed the
+    checks); ``usage`` counts them for the run."""
+    usage = usage if usage is not None else LLMUsage()
     clues = tree_clues(tree)
     record: dict[str, Any] = {"model": llm.name}
     tree.scores["writer"] = record
@@ -177,7 +151,8 @@ def write_question(tree: Tree, llm: LLM, names: dict[str, list[str]],
         tree.renderer = f"template (llm {why})"
 
     try:
-        text = _call(llm, writer_prompt(tree, names, clues), record, "writer", max_tokens)
+        text = usage.complete("writer", llm, writer_prompt(tree, names, clues), record,
+                              max_tokens=max_tokens, temperature=0)
     except Exception as e:  # any SDK or network failure: keep the template question
         return fallback(f"failed: {type(e).__name__}")
     record["reply"] = text[:2000]
@@ -189,8 +164,9 @@ def write_question(tree: Tree, llm: LLM, names: dict[str, list[str]],
         return fallback(why)
     if judge is not None:
         try:
-            verdict = _call(judge, JUDGE_PROMPT.format(
-                question=written.question, clues=clue_lines(tree, clues)), record, "judge")
+            verdict = usage.complete("judge", judge, JUDGE_PROMPT.format(
+                question=written.question, clues=clue_lines(tree, clues)), record,
+                max_tokens=MAX_TOKENS, temperature=0)
         except Exception as e:  # a judge failure: not confirmed, so not kept
             return fallback(f"judge failed: {type(e).__name__}")
         start, end = verdict.find("{"), verdict.rfind("}")

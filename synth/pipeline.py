@@ -4,11 +4,18 @@
 
 Attempt i of a run uses the seed derived from (seed, i), so the same graph, config and
 seed give the same trees, byte for byte. Rejected candidates are counted by reason.
+
+Models are called only for what is kept: a candidate is sampled, rendered from
+templates, checked and solved with no model; duplicates are dropped; with
+``drop_by_judge``, the judge scores the survivors one by one; and once the run has its
+trees, the writer (and the judge, checking its clues) is called once per tree, in
+parallel threads. Which trees a seed gives does not depend on the writer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -28,6 +35,7 @@ from synth.quality import score, verdict
 from synth.render import template_question
 from synth.sampler import Sampler
 from synth.solver import solve
+from synth.usage import LLMUsage, per_kept
 
 
 @dataclass
@@ -52,13 +60,26 @@ class SynthReport:
     llm_input_tokens: int = 0
     llm_output_tokens: int = 0
     llm_cost_usd: float | None = None
+    """Totals over every model call of the run (all roles of ``llm``)."""
+    llm: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Model calls by role (writer, judge, scorer: synth.usage): calls, failed, HTTP
+    requests and retries, tokens, cost."""
+    write_seconds: float = 0.0
+    """Of ``seconds``, the time spent writing (and scoring) the kept trees."""
     timed_out: bool = False
     scope: dict = field(default_factory=dict)
     """The graph's completeness: uniqueness holds within this graph (see Sampler)."""
 
+    def llm_per_kept(self) -> dict[str, float | None]:
+        """Model calls per accepted tree, by role."""
+        return per_kept(self.llm, self.accepted)
+
 
 _AHEAD = 4
 """Attempts in flight per worker thread (synthesize)."""
+
+_Result = tuple[Tree | None, str | None, float, dict[str, list[str]]]
+"""An attempt's tree (None if rejected), why not, its seconds, its hidden names."""
 
 
 class _InPlace:
@@ -86,7 +107,8 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
                judge: LLM | None = None, drop_by_judge: bool = False,
                deadline: float | None = None, exclude_answers: set[str] | None = None,
                sampler: Sampler | None = None,
-               progress: Callable[[int, int], None] | None = None
+               progress: Callable[[int, int], None] | None = None,
+               write_progress: Callable[[int, int], None] | None = None
                ) -> tuple[list[Tree], SynthReport]:
     """Up to ``count`` accepted trees; stops after ``max_attempts`` candidates or once
     ``time.monotonic()`` passes ``deadline``. Answers in ``exclude_answers`` count as
@@ -97,6 +119,11 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     With ``workers`` > 1, candidates are built in parallel threads (the engine answers
     queries concurrently); results are taken in attempt order, so the output is the
     same as with one worker.
+
+    ``llm`` (the writer) and ``judge`` are called for kept trees only (see the module's
+    docstring); ``progress(accepted, attempts)`` follows the sampling and
+    ``write_progress(done, total)`` the writing. A tree still unwritten at ``deadline``
+    keeps its template question.
     """
     if count < 1:
         raise SynthError(f"count must be at least 1, not {count}")
@@ -111,24 +138,22 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     report = SynthReport(setup_seconds=time.perf_counter() - t0)
     rejected: Counter[str] = Counter()
     trees: list[Tree] = []
+    names_of: list[dict[str, list[str]]] = []  # each kept tree's hidden names, for the writer
     seen: set[str] = set(exclude_answers or ())
     variety = Variety(count)
+    usage = LLMUsage()
 
     # The checks' own counts, apart from the sampler's: they query, never look up.
     checker = Counts(backend, config.cap, sampler.summary, lookup=False)
 
-    def attempt(i: int) -> tuple[Tree | None, str | None, float]:
+    def attempt(i: int) -> _Result:
         t = time.perf_counter()
         try:
             tree = sampler.sample(attempt_seed(seed, i))
-            finish(backend, tree, config, llm, checker, judge)
-            if judge is not None:
-                why = verdict(score(tree, judge))
-                if why and drop_by_judge:
-                    raise Rejected(why)
+            names = finish(backend, tree, config, checker)
         except Rejected as r:
-            return None, r.reason, time.perf_counter() - t
-        return tree, None, time.perf_counter() - t
+            return None, r.reason, time.perf_counter() - t, {}
+        return tree, None, time.perf_counter() - t, names
 
     # Attempts run ahead of the one taken next, a few per worker, so that a slow one
     # holds up only its own place. A fixed window of 2 per worker waited for its
@@ -140,23 +165,29 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
                                            if workers > 1 else _InPlace())
     running: deque[Future] = deque()
 
-    def take(result: tuple[Tree | None, str | None, float]) -> None:
-        tree, reason, sec = result
+    def take(result: _Result) -> None:
+        tree, reason, sec, names = result
         report.attempts += 1
         if tree is not None and tree.answer in seen:
             tree, reason = None, "duplicate_answer"
         if tree is not None and (why := variety.why_not(tree)):
             tree, reason = None, why  # a run's root nouns and relations stay varied
+        if tree is not None and judge is not None and drop_by_judge:
+            # Here, on the template question, so that which trees a seed gives does not
+            # depend on the writer; one by one, since each decides what is kept.
+            t = time.perf_counter()
+            why = verdict(score(tree, judge, usage))
+            sec += time.perf_counter() - t
+            if why:
+                tree, reason = None, why
         if tree is not None:
             variety.take(tree)
         if tree is None:
             rejected[reason or "unknown"] += 1
         else:
-            if tree.renderer.startswith("template (llm"):
-                report.llm_fallbacks += 1
-            _count_llm(report, tree)
             seen.add(tree.answer)
             trees.append(tree)
+            names_of.append(names)
             report.tree_seconds.append(sec)
         if progress is not None:
             progress(len(trees), report.attempts)
@@ -181,6 +212,12 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
             take(running.popleft().result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # those not started are dropped
+    if trees and (llm is not None or (judge is not None and not drop_by_judge)):
+        t = time.perf_counter()
+        polish(trees, names_of, llm, judge, None if drop_by_judge else judge, usage,
+               workers=workers, deadline=deadline, progress=write_progress)
+        report.write_seconds = time.perf_counter() - t
+    _count_llm(report, trees, usage)
     report.accepted = len(trees)
     report.scope = dict(sampler.scope)
     report.rejected = dict(sorted(rejected.items()))
@@ -191,29 +228,69 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     return trees, report
 
 
-def _count_llm(report: SynthReport, tree: Tree) -> None:
-    rec = tree.scores.get("writer") or {}
-    if rec.get("kept"):
-        report.llm_kept += 1
-    for what in ("writer", "judge"):
-        report.llm_input_tokens += rec.get(f"{what}_input_tokens") or 0
-        report.llm_output_tokens += rec.get(f"{what}_output_tokens") or 0
-    if rec.get("cost_usd") is not None:
-        report.llm_cost_usd = round((report.llm_cost_usd or 0.0) + rec["cost_usd"], 6)
+def polish(trees: list[Tree], names_of: list[dict[str, list[str]]], llm: LLM | None,
+           judge: LLM | None, scorer: LLM | None, usage: LLMUsage, *, workers: int = 1,
+           deadline: float | None = None,
+           progress: Callable[[int, int], None] | None = None) -> None:
+    """What kept trees get from models, in place, ``workers`` trees at a time: the
+    ``scorer``'s difficulty scores (on the template question), then the writer's
+    question (``llm``; ``judge`` confirms its clues). Past ``deadline``, a tree not
+    started keeps its template question. The trees keep their order."""
+    done = 0
+    lock = threading.Lock()
+
+    def one(item: tuple[Tree, dict[str, list[str]]]) -> None:
+        nonlocal done
+        tree, names = item
+        if deadline is not None and time.monotonic() > deadline:
+            if llm is not None:
+                tree.scores["writer"] = {"model": llm.name, "kept": False,
+                                         "reason": "not written: the deadline passed"}
+                tree.renderer = "template (llm not written: the deadline passed)"
+        else:
+            if scorer is not None:
+                score(tree, scorer, usage)
+            if llm is not None:
+                write_question(tree, llm, names, judge, usage=usage)
+        if progress is not None:
+            with lock:
+                done += 1
+                progress(done, len(trees))
+
+    items = list(zip(trees, names_of, strict=True))
+    if workers > 1 and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+            list(pool.map(one, items))
+    else:
+        for item in items:
+            one(item)
 
 
-def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | None,
-           checker: Counts | None = None, judge: LLM | None = None) -> None:
-    """Render, recheck all four rules, and run the independent solver. With ``llm``,
-    the writer may replace the template question (checked again; ``judge``, where
-    given, confirms each clue is stated faithfully)."""
+def _count_llm(report: SynthReport, trees: list[Tree], usage: LLMUsage) -> None:
+    for tree in trees:
+        rec = tree.scores.get("writer") or {}
+        if rec.get("kept"):
+            report.llm_kept += 1
+        elif rec:
+            report.llm_fallbacks += 1
+    report.llm = usage.as_dict()
+    for u in report.llm.values():
+        report.llm_input_tokens += u["input_tokens"]
+        report.llm_output_tokens += u["output_tokens"]
+        if u["cost_usd"] is not None:
+            report.llm_cost_usd = round((report.llm_cost_usd or 0.0) + u["cost_usd"], 6)
+
+
+def finish(backend: GraphBackend, tree: Tree, config: SynthConfig,
+           checker: Counts | None = None) -> dict[str, list[str]]:
+    """Render from templates, recheck all four rules (the leak check on the template
+    question), and run the independent solver; Rejected if any fails. Returns the
+    hidden entities' names (what a writer must not write)."""
     names = hidden_names(backend, tree)
     tree.aliases = sorted({a for a in names.get(tree.answer, []) if a != tree.answer})
     tree.question = template_question(tree)
     if leaks(tree.question, names):
         raise Rejected("leak")
-    if llm is not None:
-        write_question(tree, llm, names, judge)
     tree.checks = check_tree(backend, tree, config.k, config.cap, checker, names)
     if not tree.checks["ok"]:
         raise Rejected("check_failed:" + tree.checks["failed"][0].split(":")[0])
@@ -222,3 +299,4 @@ def finish(backend: GraphBackend, tree: Tree, config: SynthConfig, llm: LLM | No
     tree.solver["agreed"] = tree.solver.get("answer") == tree.answer
     if not tree.solver["agreed"]:
         raise Rejected("solver_disagrees")
+    return names

@@ -14,6 +14,7 @@ from hcsp.answers import answer_matches
 from hcsp.chat import ChatModel as LLM
 from synth.model import Tree
 from synth.store import evidence
+from synth.usage import LLMUsage
 
 CLOSED_BOOK = ("Answer the question with the name of one Wikipedia article, and nothing "
                "else. If you do not know, guess.\n\nQuestion: {q}")
@@ -40,19 +41,23 @@ def evidence_text(tree: Tree) -> str:
     return "\n".join(lines)
 
 
-def score(tree: Tree, judge: LLM) -> dict[str, object]:
-    """Ask the judge closed-book and with evidence; record both outcomes."""
+def score(tree: Tree, judge: LLM, usage: LLMUsage | None = None) -> dict[str, object]:
+    """Ask the judge closed-book and with evidence (two calls, counted in ``usage`` as
+    the ``scorer``'s); record both outcomes."""
+    usage = usage if usage is not None else LLMUsage()
     out: dict[str, object] = {"judge": judge.name}
     for name, prompt in (("closed_book", CLOSED_BOOK.format(q=tree.question)),
                          ("with_evidence", WITH_EVIDENCE.format(q=tree.question,
                                                                 e=evidence_text(tree)))):
         try:
-            reply = judge.complete([{"role": "user", "content": prompt}])
+            reply = usage.complete("scorer", judge, prompt, out)
         except Exception as e:  # a judge failure leaves the tree unscored, not lost
             out[f"{name}_error"] = type(e).__name__
             continue
         out[f"{name}_reply"] = reply.strip()[:200]
         out[f"{name}_correct"] = answer_matches(reply, tree.answer, tree.aliases)
+    if "cost_usd" in out:  # the scorer's alone, apart from the writer's
+        out["scorer_cost_usd"] = out.pop("cost_usd")
     tree.scores.update(out)
     return out
 

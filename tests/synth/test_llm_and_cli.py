@@ -1,6 +1,6 @@
 """The LLM writer (through scripted implementations of the chat protocol, a server that
-is down, and SmolLM2 behind `hcsp agent serve-model`: no paid API runs here) and the
-synth/tree commands."""
+is down, SmolLM2 behind `hcsp agent serve-model`, and an OpenAI-compatible stand-in server
+that counts calls: no paid API runs here) and the synth/tree commands."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,16 @@ import pytest
 from graph.backend import FalkorBackend
 from hcsp.chat import ModelError, make_chat
 from synth.checks import hidden_names, leaks
+from synth.cli import llm_rows
 from synth.clues import tree_clues
 from synth.config import SynthConfig
-from synth.llm import write_question
+from synth.llm import write_question, writer_prompt
 from synth.model import Tree
-from synth.pipeline import synthesize
+from synth.pipeline import polish, synthesize
 from synth.render import constraint_markers
+from synth.usage import LLMUsage
 from tests.conftest import LTGWIKI, free_port, model_server
+from tests.synth.openai_server import openai_server
 
 
 class ScriptedLLM:
@@ -233,3 +237,65 @@ def test_judge_scores_and_filters(ltg: FalkorBackend, tree: Tree) -> None:
     trees, _ = synthesize(ltg, SynthConfig(vertices=6), count=1, seed=21,
                           judge=ScriptedLLM(lambda q: "Riga"))
     assert trees and trees[0].scores["with_evidence_correct"] is False  # recorded, kept
+
+
+def _without_words(t: Tree) -> dict[str, Any]:
+    d = t.to_dict()
+    for k in ("question", "renderer", "scores"):
+        d.pop(k)
+    return d
+
+
+def test_models_are_called_for_kept_trees_only(ltg: FalkorBackend) -> None:
+    """Against a real OpenAI-compatible server on loopback, through the openai SDK, with
+    every call's first request answered 503: the writer gets one call per kept tree and
+    none for rejected or duplicate candidates, the judge at most one, and the client
+    counts the requests (retries included) and tokens the server saw."""
+    cfg = SynthConfig(vertices=6)
+    first, _ = synthesize(ltg, cfg, count=3, seed=21)
+    taken = {first[0].answer}  # the candidate that gave it is now a duplicate
+    plain, plain_report = synthesize(ltg, cfg, count=3, seed=21, exclude_answers=taken,
+                                     workers=2)
+    assert plain_report.rejected.get("duplicate_answer", 0) >= 1
+    with openai_server(fail_first=True) as (url, rec):
+        writer, judge = make_chat("openai:writer", url), make_chat("openai:judge", url)
+        trees, report = synthesize(ltg, cfg, count=3, seed=21, exclude_answers=taken,
+                                   workers=2, llm=writer, judge=judge)
+        # Dropped by the difficulty judge (it cannot verify): scored, never written.
+        dropped, drop_report = synthesize(ltg, cfg, count=3, seed=21, max_attempts=8,
+                                          llm=writer, judge=judge, drop_by_judge=True)
+    assert len(trees) == len(plain) == 3 and report.attempts == plain_report.attempts
+    for a, b in zip(plain, trees, strict=True):  # the same trees as without a writer
+        assert _without_words(a) == _without_words(b)
+        assert b.scores.get("template_question", b.question) == a.question
+    written = {r["prompt"] for r in rec.calls("writer")}
+    assert len(rec.calls("writer")) == 3 and written == {
+        writer_prompt(t, hidden_names(ltg, t), tree_clues(t)) for t in trees}
+    judged = [t for t in trees if "judge" in t.scores["writer"]]
+    assert 1 <= len(judged) == report.llm_kept and len(rec.calls("judge")) == len(judged)
+    assert all(t.renderer == "openai:writer" for t in judged)
+    u = report.llm
+    assert (u["writer"]["calls"], u["judge"]["calls"], u["scorer"]["calls"]) == \
+        (3, len(judged), 6)
+    assert report.llm_per_kept()["writer"] == 1.0 and report.llm_per_kept()["judge"] <= 1
+    for role in ("writer", "judge", "scorer"):  # each call: a 503, then its retry
+        assert u[role]["requests"] == 2 * u[role]["calls"] == 2 * u[role]["retries"]
+    assert report.llm_input_tokens + drop_report.llm_input_tokens == sum(
+        r.get("prompt_tokens", 0) for r in rec.requests)  # as the server counted them
+    shown = dict(llm_rows(report))  # as `hcsp synth` prints them
+    assert shown["LLM calls: writer"] == \
+        "3 calls, 1.00 per kept question (6 HTTP requests, 3 retries)"
+    assert shown["LLM calls: judge (difficulty)"].startswith("6 calls, 2.00 per kept")
+    assert dropped == [] and "writer" not in drop_report.llm
+    assert drop_report.llm["scorer"]["calls"] == 2 * drop_report.rejected["unverifiable"]
+    assert len(rec.requests) == 2 * sum(x["calls"] for r in (report, drop_report)
+                                        for x in r.llm.values())
+
+
+def test_trees_past_the_deadline_keep_the_template(ltg: FalkorBackend, tree: Tree) -> None:
+    t, writer = _copy(tree), ScriptedLLM(lambda p: "{}")
+    usage = LLMUsage()
+    polish([t], [hidden_names(ltg, t)], writer, None, None, usage,
+           deadline=time.monotonic() - 1)
+    assert writer.calls == 0 and usage.as_dict() == {} and t.question == tree.question
+    assert t.renderer == "template (llm not written: the deadline passed)"
