@@ -7,8 +7,12 @@
 For every real dump in ../shared/data/wiki/ (each in a graph of its own) and each N:
 the share of questions that speak of the corpus (Wikipedia, articles, links,
 categories, "begins with the letter"; target 0%), the share of clues that are facts
-about the world (target >= 90%), the share of entity vertices called by a vague noun
-("subject", "entity", "thing"; target 0%), words per question, acceptance (accepted /
+about the world (target >= 90%), the share of entity vertices called by a bad noun
+("infobox", "article", "thing", none; target 0%), questions with an "is the one
+that"-style relation + relations by a key the phrase book lacks (target 0+0), the
+share of clues that are numeric ranges (<= 33%), of trees with a name's initial
+(<= 10%), tautologies ("a bird that is a bird"; 0), distinct root nouns and relation
+keys with the top one's share (<= 25%), words per question, acceptance (accepted /
 candidates) and accepted trees/s; per dump, the phrase book's coverage of the keys
 behind its FACT edges. ``--baseline REF`` runs the same sampling with the code of REF
 (a git worktree, in a subprocess, on the same graph) and prints its row beside each.
@@ -35,7 +39,6 @@ from table import print_table  # noqa: E402
 
 from graph.backend import FalkorBackend  # noqa: E402
 from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
-from synth.clues import world_share  # noqa: E402
 from synth.config import SynthConfig  # noqa: E402
 from synth.phrasebook import PhraseBook  # noqa: E402
 from synth.pipeline import synthesize  # noqa: E402
@@ -64,23 +67,70 @@ for n in map(int, sys.argv[2].split(",")):
                 "kinds": [[v.constraint.kind if v.constraint else
                            ("FACT" if v.relation.rel == "FACT" else "link")
                            for v in t.vertices if v.parent is not None] for t in trees],
-                "nouns": [[v.noun for v in t.vertices if v.kind == "entity"] for t in trees]})
+                "nouns": [[v.noun for v in t.vertices if v.kind == "entity"] for t in trees],
+                "rel_keys": [[v.relation.key or "claim:" + str(v.relation.claim)
+                              for v in t.vertices if v.relation is not None] for t in trees]})
 b.close()
 b.engine.stop()
 print(json.dumps(out))
 """
 
 
-def _row(name: str, n: int, who: str, questions: list[str], world: list[float],
-         nouns: list[str | None], accepted: int, attempts: int, seconds: float,
-         coverage: str) -> list[str]:
+TAUTOLOGY = re.compile(r"\b([a-z]+) (?:that|who) (?:is|was) an? (?:[\w\-]+ )*?\1\b", re.I)
+ONE_THAT = re.compile(r"\bis the one that\b|\bas its [a-z]+_[a-z_]+\b", re.I)
+
+
+def _share(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    if not total:
+        return "-"
+    return f"{len(counts)} ({max(counts.values()) / total:.0%})"
+
+
+def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str]],
+         nouns: list[list[str | None]], rel_keys: list[list[str]], accepted: int,
+         attempts: int, seconds: float, coverage: str) -> list[str]:
+    """One table row from what every version's trees say (so a baseline's too)."""
+    from synth.policy import BAD_NOUNS
+
+    book = PhraseBook.default()
     q = max(1, len(questions))
+    world = [sum(k in _OLD_WORLD or k in ("FACT", "link", "links_to_named",
+                                          "linked_from_named") for k in ks) / max(1, len(ks))
+             for ks in kinds]
+    flat = [x for ns_ in nouns for x in ns_]
+    bad = sum(1 for x in flat if not x or VAGUE.search(x) or x in BAD_NOUNS)
+    clues = [k for ks in kinds for k in ks]
+    keys = [k for ks in rel_keys for k in ks]
+    off_book = sum(1 for k in keys if not k.startswith("claim:") and book.relation(k) is None)
+    roots: dict[str, int] = {}
+    for ns_ in nouns:
+        roots[ns_[0] or "-"] = roots.get(ns_[0] or "-", 0) + 1
+    by_key: dict[str, int] = {}
+    for k in keys:
+        by_key[k] = by_key.get(k, 0) + 1
     return [name, str(n), who, f"{sum(bool(CORPUS.search(x)) for x in questions) / q:.0%}",
             f"{sum(world) / max(1, len(world)):.0%}",
-            f"{sum(1 for x in nouns if not x or VAGUE.search(x)) / max(1, len(nouns)):.0%}",
+            f"{bad / max(1, len(flat)):.0%}",
+            f"{sum(bool(ONE_THAT.search(x)) for x in questions)}+{off_book}",
+            f"{sum(k == 'fact_number' for k in clues) / max(1, len(clues)):.0%}",
+            f"{sum('title_initial' in ks for ks in kinds) / q:.0%}",
+            str(sum(bool(TAUTOLOGY.search(x)) for x in questions)),
+            _share(roots), _share(by_key),
             f"{sum(len(x.split()) for x in questions) / q:.0f}",
             f"{accepted}/{attempts} ({accepted / max(1, attempts):.0%})",
             f"{accepted / max(1e-9, seconds):.2f}", coverage]
+
+
+def _facts(trees: list[Any]) -> dict[str, Any]:
+    """What _row reads, from trees of this version."""
+    return {"questions": [t.question for t in trees],
+            "kinds": [[v.constraint.kind if v.constraint else
+                       ("FACT" if v.relation.rel == "FACT" else "link")
+                       for v in t.vertices if v.parent is not None] for t in trees],
+            "nouns": [[v.noun for v in t.vertices if v.kind == "entity"] for t in trees],
+            "rel_keys": [[v.relation.key or "claim:" + str(v.relation.claim)
+                          for v in t.vertices if v.relation is not None] for t in trees]}
 
 
 def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
@@ -94,11 +144,9 @@ def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
                          env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, check=True)
     rows = []
     for r in json.loads(res.stdout.strip().splitlines()[-1]):
-        world = [sum(k in _OLD_WORLD or k == "FACT" for k in ks) / max(1, len(ks))
-                 for ks in r["kinds"]]
-        nouns = [x for ns_ in r["nouns"] for x in ns_]
-        rows.append(_row(name, r["n"], f"at {ref[:7]}", r["questions"], world, nouns,
-                         r["accepted"], r["attempts"], r["seconds"], coverage))
+        rows.append(_row(name, r["n"], f"at {ref[:7]}", r["questions"], r["kinds"],
+                         r["nouns"], r.get("rel_keys", []), r["accepted"], r["attempts"],
+                         r["seconds"], coverage))
     return rows
 
 
@@ -143,10 +191,9 @@ def main() -> None:
                     trees, rep = synthesize(b, SynthConfig(vertices=n), count=args.count,
                                             seed=1, workers=args.workers)
                     sec = time.perf_counter() - t
-                    world = [world_share(t) for t in trees]
-                    nouns = [v.noun for t in trees for v in t.entity_vertices()]
-                    rows.append(_row(name, n, "now", [t.question for t in trees], world,
-                                     nouns, len(trees), rep.attempts, sec, coverage))
+                    f = _facts(trees)
+                    rows.append(_row(name, n, "now", f["questions"], f["kinds"], f["nouns"],
+                                     f["rel_keys"], len(trees), rep.attempts, sec, coverage))
                     if models:
                         calls.append(llm_calls_row(b, name, n, args, models))
                     shown.setdefault(name, [])
@@ -160,9 +207,10 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
                             str(work / "baseline")], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
-    print_table(["dump", "N", "code", "speaks of corpus", "world clues", "vague nouns",
-                 "words/question", "accepted/candidates", "trees/s", "phrase book covers"],
-                rows)
+    print_table(["dump", "N", "code", "speaks of corpus", "world clues", "bad nouns",
+                 "'one that'+off-book rels", "number clues", "trees w/ initial",
+                 "tautologies", "root nouns (top)", "rel keys (top)", "words/q",
+                 "accepted/candidates", "trees/s", "phrase book covers"], rows)
     print_llm_calls(calls)
     for name, qs in shown.items():
         print(f"\n{name}:")

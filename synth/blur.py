@@ -198,7 +198,17 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
         any(k.startswith(_PERSON_KEYS) for k in p.fact_keys) or "Living people" in categories))
     if p.noun is None and p.person:
         p.noun = "person"
+    # A description that contradicts what the entity is ("is a cartoon" for a producer,
+    # from a topic category the page is filed under) is no clue.
+    p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang)]
     return p
+
+
+def _contradicts(c: Constraint, person: bool, lang: str) -> bool:
+    if c.kind != CATEGORY:
+        return False
+    d = describe_category(c.params["name"], lang)
+    return bool(d and d.noun) and person_noun(d.noun) != person
 
 
 def _named_links(links: LinkReader, title: str, p: EntityProfile,

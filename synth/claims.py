@@ -110,6 +110,8 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
     if pos <= 0:
         return None
     left, right = sentence[:pos], sentence[pos + len(anchor):]
+    if right.startswith(("'s", "’s", "' ", "’ ")):
+        return None  # "the main protagonists of [Wagner]'s Ring": about something of it
     nxt = _NEXT_WORD.match(right)
     if right[:1].isalnum() or (nxt and right[:1] == " " and nxt.group(1) not in _NEXT_OK):
         return None  # a modifier ("an [American] lawyer"), or the claim goes on

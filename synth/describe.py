@@ -46,7 +46,7 @@ _ICS = frozenset("politics physics mathematics economics ethics linguistics stat
                  "optics dynamics mechanics metaphysics phonetics informatics robotics "
                  "ceramics classics".split())
 _IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child",
-              "alumni": "alumnus", "genera": "genus", "media": "medium", "phenomena":
+              "alumni": "alumnus", "genera": "genus", "phenomena":
               "phenomenon", "criteria": "criterion", "fungi": "fungus", "cacti": "cactus",
               "mice": "mouse", "geese": "goose", "teeth": "tooth", "feet": "foot",
               "businesspeople": "businessperson", "sportspeople": "sportsperson",
@@ -243,12 +243,17 @@ _ADJECTIVES = frozenset("best large small great major minor international compac
                         "first last most well only second third single former leading "
                         "prominent notable noted largest smallest oldest biggest highest "
                         "longest very intense multilateral independent public private "
-                        "ancient modern early late second third fourth fifth sixth seventh "
+                        "ancient modern early late iconic legendary classic second third "
+                        "fourth fifth sixth seventh "
                         "eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth "
                         "sixteenth seventeenth eighteenth nineteenth twentieth military "
                         "political economic social cultural religious civil "
                         "fought known made built held found born thought taught brought "
                         "sold told led won begun drawn grown shown seen set put".split())
+
+
+_LY_NOUNS = frozenset("family assembly monopoly rally supply anomaly butterfly dragonfly "
+                      "firefly italy july lily jelly".split())
 
 
 def _np_words(tokens: list[str]) -> tuple[list[str], int]:
@@ -257,9 +262,10 @@ def _np_words(tokens: list[str]) -> tuple[list[str], int]:
     the noun ("a language designed by ...")."""
     words: list[str] = []
     i = 0
-    while i < len(tokens) and len(words) < 6:
+    while i < len(tokens) and len(words) < 8:
         t = tokens[i]
-        if not t[:1].isalpha() or t.lower() in _STOP:
+        if not t[:1].isalpha() or t.lower() in _STOP or (
+                t.endswith("ly") and len(t) > 4 and t.lower() not in _LY_NOUNS):
             break
         nxt = tokens[i + 1] if i + 1 < len(tokens) else "."
         if words and t.endswith(("ed", "ing")) and (not nxt[:1].isalpha()
@@ -267,7 +273,8 @@ def _np_words(tokens: list[str]) -> tuple[list[str], int]:
             break
         words.append(t)
         i += 1
-        if i < len(tokens) - 1 and tokens[i] in (",", "and", "or") and t.lower() in _ADJECTIVES:
+        if i < len(tokens) - 1 and tokens[i] in (",", "and", "or") and (
+                t.lower() in _ADJECTIVES or ("-" in t and tokens[i] == ",")):
             i += 1  # "a very compact, intense hurricane", "a military and political leader"
     return words, i
 

@@ -30,10 +30,11 @@ NOT_A_THING = re.compile(
 BAD_NOUNS = frozenset(
     "infobox article page thing subject entity item name term word example part form type "
     "kind member one list index way use lot variety set piece sort number means "
-    "version aspect topic feature result case point fact idea other".split())
+    "version aspect topic feature result case point fact idea other body head".split())
 """Heads that say nothing about what an entity is: never the noun a question calls it by."""
 
-NOUN_MAP = {"study": "field of study", "cultivation": "practice", "people": "ethnic group",
+NOUN_MAP = {"study": "field of study", "field": "field of study",
+            "discipline": "field of study", "cultivation": "practice", "people": "ethnic group",
             "collection": "collection", "largest": None, "first": None, "only": None}
 """Lead-sentence heads read as another noun (None: no noun)."""
 
@@ -54,7 +55,8 @@ PERSON_NOUNS = frozenset(
     "chef athlete cyclist boxer wrestler golfer swimmer runner jockey cricketer "
     "commander warrior hero heroine god goddess figure man woman boy girl child "
     "philanthropist aviator pilot mystic poet composer conductor lyricist songwriter "
-    "animator cartoonist illustrator screenwriter filmmaker comedian magician".split())
+    "animator cartoonist illustrator screenwriter filmmaker comedian magician polymath "
+    "co-founder cofounder emperor regent".split())
 PERSON_SUFFIXES = ("ist", "ian", "ologist", "grapher")
 """Nouns that call a person ("who", not "that")."""
 
@@ -68,10 +70,30 @@ PLACE_KEYS = frozenset("birth_date death_date born died birth_place death_place 
 called anything else (an organisation linked from the same field) is no such hop."""
 
 
-def fits(key: str | None, noun: str | None) -> bool:
-    """Whether an entity called ``noun`` can be the value of infobox ``key``."""
+PERSON_KEYS = frozenset("father mother parents spouse children child consort partner "
+                        "siblings relatives influences influenced influenced_by "
+                        "doctoral_advisor doctoral_students notable_students "
+                        "academic_advisors predecessor successor".split())
+"""Infobox keys whose value is a person ("father = James VI and I" may link a place too)."""
+NOT_PLACE_KEYS = frozenset("publisher label record_label distributor studio author writer "
+                           "written_by director directed_by producer produced_by founder "
+                           "founders founded_by key_people music_by composer title "
+                           "office".split())
+
+
+def is_place(noun: str | None) -> bool:
+    return bool(noun) and (noun in PLACE_NOUNS or noun.split(" ")[-1] in PLACE_NOUNS)
+
+
+def fits(key: str | None, noun: str | None, person: bool = False) -> bool:
+    """Whether an entity called ``noun`` (``person``: a person) can be the value of
+    infobox ``key``: a birthplace is a place, a father a person, a publisher no city."""
     if key in PLACE_KEYS:
-        return bool(noun) and (noun in PLACE_NOUNS or noun.split(" ")[-1] in PLACE_NOUNS)
+        return is_place(noun)
+    if key in PERSON_KEYS:
+        return person
+    if key in NOT_PLACE_KEYS:
+        return not is_place(noun)
     return True
 
 

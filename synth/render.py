@@ -72,7 +72,7 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
              Kind.FACT_NAMED: 3, Kind.LINKS_TO_NAMED: 4, Kind.LINKED_FROM_NAMED: 4,
              Kind.TITLE_INITIAL: 9}
     lits = sorted(lits, key=lambda c: order.get(c.kind, 5))
-    out = _merge_dates([c for c in lits if "{p}" not in c.text])
+    out = _merge_places(_merge_dates([c for c in lits if "{p}" not in c.text]))
     objs = [c.text for c in lits if "{p}" in c.text]
     ents = [c for c in kids if c.kind == "entity"]
     inline_left = [c for c in ents if c.relation is None or "{c}" not in (c.relation.phrase or "")]
@@ -98,6 +98,28 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
 
 
 _MONTHS = re.compile(r" in (\w+, \w+ or \w+)$")
+_WHEN = re.compile(r"^(?P<verb>.+?) (?P<when>in (?:the |[A-Z][a-z]+, [A-Z][a-z]+ or ).+)$")
+
+
+def _merge_places(clauses: list[str]) -> list[str]:
+    """A date and a named place of one event say one thing: "died in Switzerland in
+    the 1820s", not "died in the 1820s and died in Switzerland".
+
+    >>> _merge_places(["died in the 1820s", "is a chemist", "died in Geneva"])
+    ['is a chemist', 'died in Geneva in the 1820s']
+    """
+    out = list(clauses)
+    for date in clauses:
+        m = _WHEN.match(date)
+        if not m:
+            continue
+        verb = m.group("verb")
+        place = next((c for c in out if c != date and c.startswith(f"{verb} in ")
+                      and not _WHEN.match(c)), None)
+        if place is not None and date in out:
+            out[out.index(place)] = f"{place} {m.group('when')}"
+            out.remove(date)
+    return out
 
 
 def _merge_dates(lits: list) -> list[str]:
@@ -205,16 +227,18 @@ def template_question(tree: Tree) -> str:
     if objs:
         # The answer is the object of a sentence ("Kochi hosted the grave of an
         # explorer who ..."): said first, then asked for.
+        same = any(v.noun == root.noun for v in tree.entity_vertices() if v.id != root.id)
         plan.nouns_used[root.noun or "thing"] = 1
-        np = with_article(noun)
-        ref = f"this {root.noun or 'thing'}"
+        np = f"another {noun}" if same else with_article(noun)
+        ref = f"this {'other ' if same else ''}{root.noun or 'thing'}"
         if len(clauses) <= 2:
             first = objs[0].replace("{p}", f"{np} {_who(root)} {join(clauses)}"
                                     if clauses else np)
             sentences = [first, *(o.replace("{p}", ref) for o in objs[1:])]
         else:
             sentences = [f"{np} {join(clauses)}", *(o.replace("{p}", ref) for o in objs)]
-        ask = ASK[form_at % len(ASK)].format(noun=root.noun or "thing",
+        ask = ASK[form_at % len(ASK)].format(noun=("other " if same else "")
+                                             + (root.noun or "thing"),
                                              what="Who" if root.person else "What")
         text = " ".join([*plan.sentences, *(_cap(x) + "." for x in sentences), ask])
         return re.sub(r"\s+", " ", text).strip()

@@ -370,6 +370,8 @@ class Sampler:
                 if (r.get("popularity") or 0) < self.findable:
                     continue  # not findable: too few pages lead to it
                 if rel == Rel.FACT:
+                    if direction == "in" and not self._value_fits(title, r["key"]):
+                        continue  # "consort = Wessex": this is no such value
                     relation = fact_relation(self.book, r["key"] or "", direction, r["text"])
                 else:
                     relation = link_relation(direction, r["sentence"], r["anchor"], title,
@@ -377,6 +379,11 @@ class Sampler:
                 if relation is not None:
                     out.append((relation, r["title"]))
         return out
+
+    def _value_fits(self, title: str, key: str | None) -> bool:
+        """Whether ``title`` can be the value of infobox ``key`` (synth.policy.fits)."""
+        prof = self.profile(title)
+        return fits(key, prof.noun, prof.person)
 
     def _usable_root(self, title: str) -> bool:
         """A thing in the world, with a noun to call it by and a relation to go on by."""
@@ -399,8 +406,9 @@ class Sampler:
         pool = facts or options
         sample = rng.sample(pool, min(len(pool), self.config.extension_trials))
         ranked = sorted(sample, key=lambda o: self.counts.count([relation_pred(*o)]))
-        return next((o for o in ranked if self.profile(o[1]).noun
-                     and fits(o[0].key, self.profile(o[1]).noun)), None)
+        return next((o for o in ranked if self.profile(o[1]).noun and (
+            o[0].direction != "out"  # the value is the parent: checked by _read_neighbours
+            or fits(o[0].key, self.profile(o[1]).noun, self.profile(o[1]).person))), None)
 
     # -- one tree ----------------------------------------------------------------------------
     def sample(self, seed: int) -> Tree:
