@@ -26,6 +26,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+import inflect
+
 from synth.names import without_qualifier
 from synth.phrasebook import PhraseBook
 from synth.policy import BAD_NOUNS, NOUN_MAP
@@ -81,22 +83,26 @@ class Description:
     noun: str | None = None
 
 
-def article(np: str) -> str:
-    """``a`` or ``an`` before ``np``.
+@lru_cache(maxsize=1)
+def _inflect() -> inflect.engine:
+    return inflect.engine()
 
-    >>> article("American novelist"), article("city"), article("U.S. state"), article("hour")
-    ('an', 'a', 'a', 'an')
+
+@lru_cache(maxsize=65536)
+def article(np: str) -> str:
+    """``a`` or ``an`` before ``np``, as it is said (inflect's rules; numerals read out).
+
+    >>> [article(w) for w in ("American novelist", "city", "U.S. state", "hour",
+    ...                       "NASA mission", "FBI agent", "8th-century king", "11-year-old")]
+    ['an', 'a', 'a', 'an', 'a', 'an', 'an', 'an']
     """
-    w = np.lstrip("\"“(").split(" ")[0]
-    low = w.lower()
-    if low.startswith(("hour", "honest", "heir", "honor", "honour")):
-        return "an"
-    if re.match(r"^(?:u\.|uni|use|usu|eu|one|once|ur[aeiou])", low) or (w.isupper() and len(w) > 1
-                                                                  and w[0] not in "AEFHILMNORSX"):
-        return "a"
-    if w.isupper() and w[0] in "AEFHILMNORSX":
-        return "an"
-    return "an" if low[:1] in "aeiou" else "a"
+    word = np.lstrip("\"“(")
+    digits = re.match(r"\d+", word)
+    if digits:  # "an 8th-century king", "an 11-year-old", "a 19th-century poet"
+        d = digits.group()
+        return "an" if d.startswith("8") or (d[:2] in ("11", "18") and len(d) in (2, 5)) \
+            else "a"
+    return _inflect().a(word).split(" ", 1)[0]
 
 
 def with_article(np: str) -> str:
