@@ -16,6 +16,7 @@ from collections import Counter
 from math import ceil
 
 from graph.constraints import Kind
+from synth.model import Relation, Tree
 
 # -- which entities may be vertices -------------------------------------------------------
 NOT_A_THING = re.compile(
@@ -154,10 +155,9 @@ def person_noun(noun: str | None) -> bool:
                            or noun.endswith(PERSON_SUFFIXES))
 
 
-def relation_key(rel: object) -> str:
+def relation_key(rel: Relation) -> str:
     """What a relation is, for variety: its infobox key or its sentence's claim."""
-    key = getattr(rel, "key", None)
-    return f"fact:{key}" if key else f"claim:{getattr(rel, 'claim', None) or 'link'}"
+    return f"fact:{rel.key}" if rel.key else f"claim:{rel.claim or 'link'}"
 
 
 class Variety:
@@ -171,14 +171,13 @@ class Variety:
         self.keys: Counter[str] = Counter()
         self.relations = 0
 
-    def why_not(self, tree: object) -> str | None:
+    def why_not(self, tree: Tree) -> str | None:
         """The reason to turn ``tree`` away, or None (then call ``take``)."""
         if not self.active:
             return None
-        root = tree.root  # type: ignore[attr-defined]
-        if self.nouns[root.noun or ""] + 1 > self.cap:
+        if self.nouns[tree.root.noun or ""] + 1 > self.cap:
             return "variety_noun"
-        keys = Counter(relation_key(v.relation) for v in tree.vertices  # type: ignore[attr-defined]
+        keys = Counter(relation_key(v.relation) for v in tree.vertices
                        if v.relation is not None)
         total = self.relations + sum(keys.values())
         # A key's share is judged once there are enough relations to share out.
@@ -187,11 +186,11 @@ class Variety:
             return "variety_relation"
         return None
 
-    def take(self, tree: object) -> None:
+    def take(self, tree: Tree) -> None:
         if not self.active:
             return
-        self.nouns[tree.root.noun or ""] += 1  # type: ignore[attr-defined]
-        for v in tree.vertices:  # type: ignore[attr-defined]
+        self.nouns[tree.root.noun or ""] += 1
+        for v in tree.vertices:
             if v.relation is not None:
                 self.keys[relation_key(v.relation)] += 1
                 self.relations += 1
