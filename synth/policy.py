@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from math import ceil
 
 from graph.constraints import Kind
 from synth.model import Relation, Tree
@@ -160,19 +159,30 @@ def relation_key(rel: Relation) -> str:
     return f"fact:{rel.key}" if rel.key else f"claim:{rel.claim or 'link'}"
 
 
+def _has_initial(tree: Tree) -> bool:
+    return any(v.constraint is not None and v.constraint.kind == Kind.TITLE_INITIAL
+               for v in tree.vertices)
+
+
 class Variety:
     """Keeps a run varied: a tree whose root noun, or one of whose relation keys, would
-    go above MAX_SHARE of the ``count`` trees asked for is turned away."""
+    go above MAX_SHARE of the ``count`` trees asked for is turned away, and so is a
+    tree with a name's initial past one in ten (INITIAL_RATE)."""
 
     def __init__(self, count: int) -> None:
         self.active = count >= DIVERSITY_FROM
-        self.cap = max(1, ceil(count * MAX_SHARE))
+        self.cap = max(1, int(count * MAX_SHARE))
+        self.initials_cap = max(1, int(count * INITIAL_RATE))
+        """Trees with a name's initial: at most one in ten of a run (one in a short run)."""
+        self.initials = 0
         self.nouns: Counter[str] = Counter()
         self.keys: Counter[str] = Counter()
         self.relations = 0
 
     def why_not(self, tree: Tree) -> str | None:
         """The reason to turn ``tree`` away, or None (then call ``take``)."""
+        if _has_initial(tree) and self.initials + 1 > self.initials_cap:
+            return "initials_quota"
         if not self.active:
             return None
         if self.nouns[tree.root.noun or ""] + 1 > self.cap:
@@ -181,12 +191,13 @@ class Variety:
                        if v.relation is not None)
         total = self.relations + sum(keys.values())
         # A key's share is judged once there are enough relations to share out.
-        limit = max(self.cap, ceil(total * MAX_SHARE))
+        limit = max(self.cap, int(total * MAX_SHARE))
         if any(self.keys[k] + n > limit for k, n in keys.items()):
             return "variety_relation"
         return None
 
     def take(self, tree: Tree) -> None:
+        self.initials += _has_initial(tree)
         if not self.active:
             return
         self.nouns[tree.root.noun or ""] += 1
