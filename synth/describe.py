@@ -270,17 +270,23 @@ def _np_words(tokens: list[str]) -> tuple[list[str], int]:
     i = 0
     while i < len(tokens) and len(words) < 8:
         t = tokens[i]
-        if not t[:1].isalpha() or t.lower() in _STOP or (
-                t.endswith("ly") and len(t) > 4 and t.lower() not in _LY_NOUNS):
+        if not t[:1].isalpha() or t.lower() in _STOP:
             break
         nxt = tokens[i + 1] if i + 1 < len(tokens) else "."
+        if t.endswith("ly") and len(t) > 4 and t.lower() not in _LY_NOUNS:
+            if not nxt[:1].isalpha() or nxt.lower() in _STOP:
+                break  # "a physicist widely ...": the noun phrase has ended
+            i += 1  # "an immensely influential philosopher": the adverb says no kind
+            continue
         if words and t.endswith(("ed", "ing")) and (not nxt[:1].isalpha()
                                                      or nxt.lower() in _STOP):
             break
         words.append(t)
         i += 1
+        after = tokens[i + 1] if i + 1 < len(tokens) else "."
         if i < len(tokens) - 1 and tokens[i] in (",", "and", "or") and (
-                t.lower() in _ADJECTIVES or ("-" in t and tokens[i] == ",")):
+                t.lower() in _ADJECTIVES or ("-" in t and tokens[i] == "," and (
+                    "-" in after or after.lower() in _ADJECTIVES))):
             i += 1  # "a very compact, intense hurricane", "a military and political leader"
     return words, i
 

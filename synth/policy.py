@@ -56,7 +56,7 @@ PERSON_NOUNS = frozenset(
     "commander warrior hero heroine god goddess figure man woman boy girl child "
     "philanthropist aviator pilot mystic poet composer conductor lyricist songwriter "
     "animator cartoonist illustrator screenwriter filmmaker comedian magician polymath "
-    "co-founder cofounder emperor regent".split())
+    "co-founder cofounder emperor regent cleric archbishop reverend rabbi imam".split())
 PERSON_SUFFIXES = ("ist", "ian", "ologist", "grapher")
 """Nouns that call a person ("who", not "that")."""
 
