@@ -40,7 +40,7 @@ from synth.model import (
 )
 from synth.names import without_qualifier
 from synth.phrasebook import FactPhrase, PhraseBook
-from synth.policy import NOT_A_THING, PERSON_NOUNS, person_noun  # noqa: F401 (PERSON_NOUNS: re-export)
+from synth.policy import NOT_A_THING, PERSON_NOUNS, holds, named, person_noun  # noqa: F401 (PERSON_NOUNS: re-export)
 
 MONTH_NAMES = ("January February March April May June July August September October "
                "November December").split()
@@ -176,7 +176,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
             continue
         p.groups.append([Constraint(
             FACT_NAMED, {"key": ef["key"], "title": ef["target"]},
-            rel.subj.format(o=ef["target"]),
+            rel.subj.format(o=named(ef["target"])),
             {**page, "key": ef["key"], "value": ef["target"]})])
     categories = ent["categories"]
     for name in categories:
@@ -200,7 +200,8 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
         p.noun = "person"
     # A description that contradicts what the entity is ("is a cartoon" for a producer,
     # from a topic category the page is filed under) is no clue.
-    p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang)]
+    p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang)
+                and (g[0].kind != FACT_NAMED or holds(g[0].params["key"], p.person))]
     return p
 
 
@@ -231,8 +232,8 @@ def _named_links(links: LinkReader, title: str, p: EntityProfile,
             # "{p}": the entity described, the object of its own sentence
             # ("Kochi hosted the grave of {p}").
             inbound.append(Constraint(LINKED_FROM_NAMED, {"title": lk["title"]},
-                                      obj_form(vp).replace("{c}",
-                                                           without_qualifier(lk["title"])),
+                                      obj_form(vp).replace(
+                                          "{c}", named(without_qualifier(lk["title"]))),
                                       {"page": lk["title"], "sentence": lk["sentence"],
                                        "claim": vp}))
     for group in (out, inbound):

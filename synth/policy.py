@@ -81,6 +81,37 @@ NOT_PLACE_KEYS = frozenset("publisher label record_label distributor studio auth
                            "office".split())
 
 
+PLACE_HOLDER_KEYS = frozenset("country city state province county district region "
+                              "location locale subdivision subdivision_name municipality "
+                              "sovereign_state".split())
+"""Keys that say where a place is ("is in {o}", "contains {s}"): a person or a work
+holding one ("country = United States" on a tennis player) means something else."""
+
+
+def holds(key: str | None, person: bool) -> bool:
+    """Whether an entity (``person``: a person) may hold infobox ``key`` as a clue."""
+    return not (person and key in PLACE_HOLDER_KEYS)
+
+
+_DEFINITE = re.compile(
+    r"^(?:United|Republic|Kingdom|Commonwealth|Federation|Union|Holy|Democratic|People's)\b|"
+    r"^(?:Netherlands|Philippines|Bahamas|Maldives|Gambia|Congo|Sudan|Vatican City|"
+    r"Czech Republic|Ivory Coast|Solomon Islands|Marshall Islands|Falkland Islands|"
+    r"Faroe Islands|Middle East|Caribbean|Soviet Union|Roman Empire|Ottoman Empire|"
+    r"Byzantine Empire|British Empire|Pacific Ocean|Atlantic Ocean|Indian Ocean|"
+    r"Arctic Ocean|Mediterranean Sea|North Sea|Baltic Sea|Black Sea|Red Sea|Alps|Andes|"
+    r"Himalayas|Sahara|Amazon River|Nile|Thames|Danube|Rhine|Mississippi River)$")
+
+
+def named(title: str) -> str:
+    """A name as a sentence says it: "the United States", "Paris".
+
+    >>> named("United States"), named("Paris"), named("Nile")
+    ('the United States', 'Paris', 'the Nile')
+    """
+    return f"the {title}" if _DEFINITE.match(title) else title
+
+
 def is_place(noun: str | None) -> bool:
     return bool(noun) and (noun in PLACE_NOUNS or noun.split(" ")[-1] in PLACE_NOUNS)
 

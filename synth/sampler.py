@@ -38,7 +38,15 @@ from synth.errors import SynthError
 from synth.model import FACT_NUMBER, TITLE_INITIAL, Constraint, Relation, Tree, Vertex
 from synth.names import too_close
 from synth.phrasebook import PhraseBook
-from synth.policy import NOT_A_THING, findable_default, fits, initials_allowed, number_allowed, tier
+from synth.policy import (
+    NOT_A_THING,
+    findable_default,
+    fits,
+    holds,
+    initials_allowed,
+    number_allowed,
+    tier,
+)
 
 __all__ = ["MAX_VERTICES", "SHAPES", "Counts", "Rejected", "Sampler", "SynthConfig",
            "constraint_pred", "fact_relation", "link_relation", "relation_pred"]
@@ -372,6 +380,9 @@ class Sampler:
                 if rel == Rel.FACT:
                     if direction == "in" and not self._value_fits(title, r["key"]):
                         continue  # "consort = Wessex": this is no such value
+                    holder = title if direction == "out" else r["title"]
+                    if not holds(r["key"], self.profile(holder).person):
+                        continue  # "country = United States" on a tennis player
                     relation = fact_relation(self.book, r["key"] or "", direction, r["text"])
                 else:
                     relation = link_relation(direction, r["sentence"], r["anchor"], title,
