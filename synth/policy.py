@@ -206,6 +206,10 @@ class Variety:
         self.initials_cap = max(1, int(count * INITIAL_RATE))
         """Trees with a name's initial: at most one in ten of a run (one in a short run)."""
         self.initials = 0
+        self.turned_away = 0
+        self.budget = max(1, int(count * MAX_SHARE))
+        """Variety turns away at most this many candidates a run: a graph of few kinds
+        (a synthetic one, a narrow popularity band) then gives what it has."""
         self.nouns: Counter[str] = Counter()
         self.keys: Counter[str] = Counter()
         self.relations = 0
@@ -214,8 +218,13 @@ class Variety:
         """The reason to turn ``tree`` away, or None (then call ``take``)."""
         if _has_initial(tree) and self.initials + 1 > self.initials_cap:
             return "initials_quota"
-        if not self.active:
+        if not self.active or self.turned_away >= self.budget:
             return None
+        why = self._over(tree)
+        self.turned_away += why is not None
+        return why
+
+    def _over(self, tree: Tree) -> str | None:
         if self.nouns[tree.root.noun or ""] + 1 > self.cap:
             return "variety_noun"
         keys = Counter(relation_key(v.relation) for v in tree.vertices
