@@ -40,7 +40,7 @@ from synth.model import (
 )
 from synth.names import without_qualifier
 from synth.phrasebook import FactPhrase, PhraseBook
-from synth.policy import NOT_A_THING, PERSON_NOUNS, holds, named, person_noun  # noqa: F401 (PERSON_NOUNS: re-export)
+from synth.policy import NOT_A_THING, PERSON_NOUNS, claim_fits, holds, named, person_noun  # noqa: F401 (PERSON_NOUNS: re-export)
 
 MONTH_NAMES = ("January February March April May June July August September October "
                "November December").split()
@@ -145,11 +145,12 @@ LinkReader = Callable[[str, str], list[store.Neighbour]]
 
 
 def profile(backend: GraphBackend, title: str, lang: str = "en",
-            book: PhraseBook | None = None, links: LinkReader | None = None
-            ) -> EntityProfile:
+            book: PhraseBook | None = None, links: LinkReader | None = None,
+            noun_of: Callable[[str], str | None] | None = None) -> EntityProfile:
     """Read an entity's facts, categories and claimed links and blur each. ``links``
     reads its links where the caller keeps them already (the sampler reads the same
-    rows to walk on)."""
+    rows to walk on); ``noun_of`` says what another page is called (the subject of a
+    claim on that page must be something whose sentences speak of the world)."""
     book = book or PhraseBook.default()
     links = links or (lambda t, d: store.neighbours(backend, t, Rel.LINKS_TO, d))
     p = EntityProfile(title)
@@ -201,8 +202,19 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
     # A description that contradicts what the entity is ("is a cartoon" for a producer,
     # from a topic category the page is filed under) is no clue.
     p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang)
-                and (g[0].kind != FACT_NAMED or holds(g[0].params["key"], p.person))]
+                and (g[0].kind != FACT_NAMED or holds(g[0].params["key"], p.person))
+                and _claim_ok(g[0], p.noun, noun_of)]
     return p
+
+
+def _claim_ok(c: Constraint, noun: str | None,
+              noun_of: Callable[[str], str | None] | None) -> bool:
+    """A claim from a work's page must be about the work (synth.policy.claim_fits)."""
+    if c.kind == LINKS_TO_NAMED:
+        return claim_fits(c.provenance.get("claim"), noun)
+    if c.kind == LINKED_FROM_NAMED and noun_of is not None:
+        return claim_fits(c.provenance.get("claim"), noun_of(c.params["title"]))
+    return True
 
 
 def _contradicts(c: Constraint, person: bool, lang: str) -> bool:

@@ -217,7 +217,7 @@ _COPULA = re.compile(r"\b(?:is|was|are|were)\s+(?:also\s+|now\s+|currently\s+|of
                      r"widely\s+|generally\s+|probably\s+|perhaps\s+|traditionally\s+|"
                      r"formerly\s+|usually\s+|considered\s+|regarded as\s+)*"
                      r"(?:(?:one|any|each|some) of (?:the|many|several)|a|an|the)\s+(.*)$")
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z\-']*|\d[\d,.]*|[^\sA-Za-z\d]")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z\-']*|\d[\d,.]*(?:st|nd|rd|th|s)?|[^\sA-Za-z\d]")
 _STOP = frozenset("that which who whose whom where when of in on for from with by and or but "
                   "as located based derived used made known to since between near than at "
                   "about after before during under over into within from throughout "
@@ -258,6 +258,10 @@ _ADJECTIVES = frozenset("best large small great major minor international compac
                         "sold told led won begun drawn grown shown seen set put".split())
 
 
+_ING_NOUNS = frozenset("painting building meeting setting recording clothing wedding ring "
+                       "king thing string spring wing ceiling evening morning beginning "
+                       "feeling drawing engraving carving dwelling crossing landing "
+                       "bed red seed speed creed breed reed shed sled".split())
 _LY_NOUNS = frozenset("family assembly monopoly rally supply anomaly butterfly dragonfly "
                       "firefly italy july lily jelly".split())
 
@@ -270,17 +274,20 @@ def _np_words(tokens: list[str]) -> tuple[list[str], int]:
     i = 0
     while i < len(tokens) and len(words) < 8:
         t = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else "."
+        if t[:1].isdigit() and nxt[:1].isalpha() and nxt.lower() not in _STOP:
+            i += 1  # "a landmark 1933 Hollywood ... film", "a 15th century painting"
+            continue
         if not t[:1].isalpha() or t.lower() in _STOP:
             break
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else "."
         if t.endswith("ly") and len(t) > 4 and t.lower() not in _LY_NOUNS:
             if not nxt[:1].isalpha() or nxt.lower() in _STOP:
                 break  # "a physicist widely ...": the noun phrase has ended
             i += 1  # "an immensely influential philosopher": the adverb says no kind
             continue
-        if words and t.endswith(("ed", "ing")) and (not nxt[:1].isalpha()
-                                                     or nxt.lower() in _STOP):
-            break
+        if words and t.endswith(("ed", "ing")) and t.lower() not in _ING_NOUNS and (
+                not nxt[:1].isalpha() or nxt.lower() in _STOP):
+            break  # "a language designed by": the participle follows the noun
         words.append(t)
         i += 1
         after = tokens[i + 1] if i + 1 < len(tokens) else "."
@@ -341,7 +348,8 @@ def description_noun(description: str | None, title: str) -> str | None:
     head = singular(head) or head
     if head.endswith("s") and head in _ICS:
         return None
-    if re.search(rf"\b{re.escape(head)}\b", title.lower()) or head in BAD_NOUNS:
+    if re.search(rf"\b{re.escape(head)}\b", without_qualifier(title).lower()) \
+            or head in BAD_NOUNS:
         return None
     mapped = NOUN_MAP.get(head, head)
     if mapped is None:

@@ -128,13 +128,35 @@ def fits(key: str | None, noun: str | None, person: bool = False) -> bool:
     return True
 
 
+WORK_NOUNS = frozenset(
+    "film novel play opera book series television series video game game song album poem "
+    "cartoon comic musical ballet symphony painting sculpture story short story epic "
+    "programme program show sitcom documentary saga".split())
+WORK_CLAIMS = re.compile(
+    r"^(?:was|is) (?:directed|written|produced|released|published|filmed|shot|adapted|"
+    r"composed|premiered|first (?:performed|published|shown|broadcast|aired)|made|"
+    r"painted|recorded|set|based|broadcast|aired|banned|translated|dedicated)\b|"
+    r"^(?:premiered|stars|starred|won|received|sold|features|featured)\b")
+"""A sentence on a work's page ("King Kong was on display in New York") often tells its
+story, not the world: from a work, only claims about how it was made and received."""
+
+
+def claim_fits(claim: str | None, subject_noun: str | None) -> bool:
+    """Whether a claim whose subject is called ``subject_noun`` says something about
+    the world."""
+    if not claim or not subject_noun:
+        return True
+    work = subject_noun in WORK_NOUNS or subject_noun.split(" ")[-1] in WORK_NOUNS
+    return not work or bool(WORK_CLAIMS.match(claim))
+
+
 # -- which clues a tree says ----------------------------------------------------------------
 TIERS = {Kind.CATEGORY: 0, Kind.FACT_NAMED: 0, Kind.LINKS_TO_NAMED: 0,
-         Kind.LINKED_FROM_NAMED: 0, Kind.FACT_YEAR: 1, Kind.FACT_MONTHS: 1,
+         Kind.LINKED_FROM_NAMED: 0, Kind.FACT_YEAR: 1, Kind.FACT_MONTHS: 2,
          Kind.FACT_NUMBER: 2, Kind.TITLE_INITIAL: 3}
 """Blur prefers the lowest tier that narrows at all: named values, claims from
-sentences and descriptions first, then dates, then bucketed numbers, and a name's
-initial last."""
+sentences and descriptions first, then years, then a season or a bucketed number
+(many things fit "born in March, April or May"), and a name's initial last."""
 
 MAX_NUMBERS_PER_ENTITY = 1
 """At most this many numeric ranges describe one entity."""

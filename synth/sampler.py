@@ -34,12 +34,14 @@ from synth.blur import EntityProfile, profile
 from synth.claims import claim_vp, obj_form, subj_form
 from synth.config import MAX_VERTICES, SHAPES, Rejected, SynthConfig
 from synth.counting import Counts, constraint_pred, relation_pred
+from synth.describe import noun_for
 from synth.errors import SynthError
 from synth.model import FACT_NUMBER, TITLE_INITIAL, Constraint, Relation, Tree, Vertex
 from synth.names import too_close
 from synth.phrasebook import PhraseBook
 from synth.policy import (
     NOT_A_THING,
+    claim_fits,
     findable_default,
     fits,
     holds,
@@ -180,6 +182,15 @@ def link_relation(direction: str, sentence: str | None, anchor: str | None, pare
                     subj_form(claim) if direction == "out" else obj_form(claim), claim)
 
 
+def _card_noun(backend: GraphBackend, title: str, lang: str) -> str | None:
+    card = store.card(backend, title)
+    if card is None:
+        return None
+    keys = [f["key"] for f in card["facts"]] + [f["key"] for f in card["entity_facts"]]
+    return noun_for(card["infobox"], card["categories"], title, keys, lang,
+                    card["description"])
+
+
 class Sampler:
     """Samples and proves research trees against one graph."""
 
@@ -207,6 +218,7 @@ class Sampler:
         self._profiles: Kept[EntityProfile] = Kept(_KEEP_ENTITIES)
         self._neighbours: Kept[list[tuple[Relation, str]]] = Kept(_KEEP_ENTITIES)
         self._links: Kept[list[store.Neighbour]] = Kept(2 * _KEEP_ENTITIES)
+        self._nouns: Kept[str | None] = Kept(_KEEP_ENTITIES)
         self.fingerprint = self.summary.fingerprint
         self.lang = graph_language(backend)
         self.book = PhraseBook.default().for_language(self.lang)
@@ -351,7 +363,15 @@ class Sampler:
 
     def profile(self, title: str) -> EntityProfile:
         return self._profiles.get(title, lambda: profile(
-            self.backend, title, self.lang, self.book, self._links_of))
+            self.backend, title, self.lang, self.book, self._links_of, self.noun_of))
+
+    def noun_of(self, title: str) -> str | None:
+        """What ``title`` is called, from its card alone (no profile: that would read
+        the pages its own claims come from, and theirs)."""
+        peek = self._profiles.peek(title)
+        if peek is not None:
+            return peek.noun
+        return self._nouns.get(title, lambda: _card_noun(self.backend, title, self.lang))
 
     def _links_of(self, title: str, direction: str) -> list[store.Neighbour]:
         """An entity's links one way, read once for both its profile and the walk."""
@@ -387,6 +407,10 @@ class Sampler:
                 else:
                     relation = link_relation(direction, r["sentence"], r["anchor"], title,
                                              r["title"])
+                    subject = title if direction == "out" else r["title"]
+                    if relation is not None and not claim_fits(relation.claim,
+                                                               self.noun_of(subject)):
+                        continue  # "King Kong was on display in ...": a work's story
                 if relation is not None:
                     out.append((relation, r["title"]))
         return out
