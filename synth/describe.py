@@ -25,8 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-
-import inflect
+from typing import TYPE_CHECKING
 
 from synth.names import without_qualifier
 from synth.phrasebook import PhraseBook
@@ -83,8 +82,16 @@ class Description:
     noun: str | None = None
 
 
+if TYPE_CHECKING:
+    import inflect
+
+
 @lru_cache(maxsize=1)
 def _inflect() -> inflect.engine:
+    """inflect's engine, imported on first use: its import costs ~2 s of CPU, which a
+    process that renders no question (``hcsp ingest``) should not pay."""
+    import inflect
+
     return inflect.engine()
 
 
