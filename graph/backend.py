@@ -307,15 +307,18 @@ class Neo4jBackend:
         self.database = database
         self._nx = nx
         try:
-            self.driver = neo4j.GraphDatabase.driver(uri, auth=(user, password))
+            # Notifications off: Neo4j warns about every property key that no node has yet
+            # (`f.month` on a graph without dates), and the driver logs each warning.
+            self.driver = neo4j.GraphDatabase.driver(uri, auth=(user, password),
+                                                     notifications_min_severity="OFF")
             self.driver.verify_connectivity()
         except nx.AuthError as e:
             raise GraphUnavailable(f"Neo4j at {uri} refused the credentials: {e.message}",
                                    hint="set HCSP_NEO4J_USER and HCSP_NEO4J_PASSWORD") from e
         except (nx.ServiceUnavailable, nx.DriverError, OSError, ValueError) as e:
             raise GraphUnavailable(f"cannot reach Neo4j at {uri}: {e}",
-                                   hint="start it with `docker compose up -d neo4j`, or check "
-                                   "HCSP_GRAPH_URI") from e
+                                   hint="start it with `scripts/neo4j.sh start` (or `docker "
+                                   "compose up -d neo4j`), or check HCSP_GRAPH_URI") from e
         self._read = neo4j.RoutingControl.READ
         self._write = neo4j.RoutingControl.WRITE
 
