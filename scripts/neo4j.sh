@@ -11,13 +11,15 @@
 #   scripts/neo4j.sh admin ARGS...  neo4j-admin (e.g. `admin database info neo4j`)
 #
 # Settings (environment): HCSP_NEO4J_HOME (data, logs, conf; default .neo4j here),
+# HCSP_NEO4J_LIB (the jars; default tools/neo4j/lib),
 # HCSP_NEO4J_PASSWORD (default hcsp-dev-password, as docker-compose.yml), NEO4J_HEAP (2g),
 # NEO4J_PAGECACHE (1g), HCSP_NEO4J_BOLT_PORT (7687), HCSP_NEO4J_HTTP_PORT (7474).
 # Only `export` lines go to stdout; everything else to stderr, so `eval` is safe.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+HERE="${BASH_SOURCE[0]%/*}"; [ "$HERE" = "${BASH_SOURCE[0]}" ] && HERE=.
+ROOT="$(cd "$HERE/.." && pwd)"  # builtins only: the checks below run with any PATH
 TOOLS="$ROOT/tools/neo4j"
-LIB="$TOOLS/lib"
+LIB="${HCSP_NEO4J_LIB:-$TOOLS/lib}"
 N4_HOME="${HCSP_NEO4J_HOME:-$ROOT/.neo4j}"
 PASSWORD="${HCSP_NEO4J_PASSWORD:-hcsp-dev-password}"
 HEAP="${NEO4J_HEAP:-2g}"
@@ -53,8 +55,8 @@ install() {
   command -v mvn >/dev/null || die "Maven (mvn) is not installed; it resolves Neo4j's jars" \
     "install Maven 3.8+ (Debian: apt-get install maven), or use docker compose"
   say "resolving Neo4j 5.26 Community and Neo4j Browser from Maven Central into $LIB ..."
-  rm -rf "$LIB"
-  if ! (cd "$TOOLS" && mvn -q -B dependency:copy-dependencies -DoutputDirectory=lib \
+  mkdir -p "$LIB" && rm -f "$LIB"/*.jar "$LIB/.resolved"  # jars of another pom version go
+  if ! (cd "$TOOLS" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$LIB" \
           -DincludeScope=runtime >&2); then
     die "Maven could not resolve tools/neo4j/pom.xml" "check that Maven Central is reachable"
   fi
