@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from api.main import create_app
 from graph.backend import FalkorBackend, Neo4jBackend
@@ -29,6 +32,7 @@ from hcsp.settings import Settings
 from ingest.pipeline import IngestConfig, ingest_dump
 from synth.config import SynthConfig
 from synth.pipeline import synthesize
+from synth.store import save_trees
 from tests.conftest import LTGWIKI, ROOT, neo4j_uri
 
 pytestmark = pytest.mark.skipif(not neo4j_uri(), reason="HCSP_NEO4J_URI is not set "
@@ -123,6 +127,59 @@ def test_api_serves_from_neo4j(engines: Any) -> None:
         # the same request on the embedded engine proves the same trees
         expected, _ = synthesize(emb, SynthConfig(vertices=4), count=2, seed=7)
         assert sorted(i["id"] for i in items) == sorted(t.id for t in expected)
+
+
+TREE_QUERY = ("MATCH (t:ResearchTree {{id: '{id}'}})-[:HAS_VERTEX]->(v)-[:STANDS_FOR]->(e) "
+              "RETURN t, v, e")  # the README's tree query, for one stored tree
+
+
+def test_neo4j_browser_draws_a_stored_tree(engines: Any, tmp_path: Path) -> None:
+    """Neo4j Browser 5.24 (served by the 5.26 server at /browser) in headless Chromium:
+    log in, run the tree query on a stored tree, and find the tree drawn."""
+    from tests.api.test_view_browser import chromium
+    from tests.cdp import Chromium
+
+    browser = chromium()
+    neo, _, _ = engines
+    trees, _ = synthesize(neo, SynthConfig(vertices=5), count=1, seed=2)
+    save_trees(neo, trees)
+    tree = trees[0]
+    query = TREE_QUERY.format(id=tree.id)
+    rows = neo.read(query.replace("RETURN t, v, e", "RETURN count(DISTINCT v) AS v, "
+                                  "count(DISTINCT e) AS e, count(*) AS paths"))[0]
+    want_nodes = 1 + rows["v"] + rows["e"]
+    assert rows["v"] >= 2
+    http = f"http://127.0.0.1:{os.environ.get('HCSP_NEO4J_HTTP_PORT', '7474')}"
+    bolt = (neo4j_uri() or "").split("://", 1)[1]
+    with Chromium(browser, tmp_path / "profile") as page:
+        page.goto(f"{http}/browser/?dbms=bolt://neo4j@{bolt}&db=neo4j")
+        page.wait_for("!!document.querySelector('[data-testid=password]')")
+        page.js("document.querySelector('[data-testid=password]').focus()")
+        page.type_text(os.environ.get("HCSP_NEO4J_PASSWORD", ""))
+        page.js("document.querySelector('[data-testid=connect]').click()")
+        page.wait_for("document.body.innerText.includes('You are connected as user neo4j')")
+        page.js("document.querySelector('[data-testid=activeEditor] textarea').focus()")
+        page.type_text(query)
+        page.js("document.querySelector('[data-testid=editor-Run]').click()")
+        drawn = "document.querySelectorAll('svg g.node').length"
+        page.wait_for(f"{drawn} >= {want_nodes}")
+        time.sleep(2)  # the layout settles
+        nodes = page.js(drawn)
+        rels = page.js("document.querySelectorAll('svg g.relationship').length")
+        captions = page.js("Array.from(document.querySelectorAll('svg g.node text'))"
+                           ".map(t => t.textContent).join(' ')")
+        shot = tmp_path / "neo4j-browser-tree.png"
+        page.screenshot(shot)
+    # the tree, its vertices and the entities they stand for, with the edges between them
+    assert nodes == want_nodes, captions
+    assert rels >= 2 * rows["paths"]  # HAS_VERTEX and STANDS_FOR of every row, at least
+    assert tree.answer.split()[0] in captions.split(), captions  # the answer's node, named
+    img = Image.open(shot).convert("RGB")
+    colors = {img.getpixel((x, y)) for x in range(0, img.width, 3)
+              for y in range(0, img.height, 3)}
+    assert len(colors) > 200  # node circles in their label colours, not a blank frame
+    if os.environ.get("HCSP_SCREENSHOT_DIR"):
+        shutil.copy(shot, Path(os.environ["HCSP_SCREENSHOT_DIR"]) / shot.name)
 
 
 def _script_managed() -> bool:
