@@ -223,7 +223,8 @@ def test_neo4j_admin_import_gives_the_batched_graph(engines: Any, tmp_path: Path
         while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert client.get("/readyz").status_code == 200
-        assert client.get("/v1/stats").json()["graph"]["entities"] == 3489
+        r = client.get("/v1/stats")
+        assert r.status_code == 200 and r.json()["graph"]["entities"] == 3489, r.text
     b = connect()
     try:
         migrate(b)
