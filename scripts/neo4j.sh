@@ -205,7 +205,11 @@ import_dir() {
   write_conf
   running_pid >/dev/null && { was_running=1; stop; }
   say "importing $dir into database neo4j (replacing it) ..."
-  PATH="$N4_HOME/bin:$PATH" bash "$dir/import.sh" >&2
+  if ! PATH="$N4_HOME/bin:$PATH" bash "$dir/import.sh" >&2; then
+    [ "$was_running" = 1 ] && start >/dev/null
+    die "neo4j-admin import failed (its messages above)" \
+      "check the files in $dir; rewrite them with hcsp ingest DUMP --neo4j-csv $dir"
+  fi
   # Started again whether or not it ran before: the next step (hcsp graph migrate) needs it.
   [ "$was_running" = 1 ] || say "starting the server for \`hcsp graph migrate\`"
   start
