@@ -294,6 +294,9 @@ class FalkorBackend:
             self.owns_engine = False
 
 
+BOOKMARK_TIMEOUT = "Neo.TransientError.Transaction.BookmarkTimeout"
+
+
 class Neo4jBackend:
     """Neo4j 5 through the official driver (Bolt)."""
 
@@ -307,30 +310,49 @@ class Neo4jBackend:
         self.database = database
         self._nx = nx
         try:
-            self.driver = neo4j.GraphDatabase.driver(uri, auth=(user, password))
+            # Notifications off: Neo4j warns about every property key that no node has yet
+            # (`f.month` on a graph without dates), and the driver logs each warning.
+            self.driver = neo4j.GraphDatabase.driver(uri, auth=(user, password),
+                                                     notifications_min_severity="OFF")
             self.driver.verify_connectivity()
         except nx.AuthError as e:
             raise GraphUnavailable(f"Neo4j at {uri} refused the credentials: {e.message}",
                                    hint="set HCSP_NEO4J_USER and HCSP_NEO4J_PASSWORD") from e
         except (nx.ServiceUnavailable, nx.DriverError, OSError, ValueError) as e:
             raise GraphUnavailable(f"cannot reach Neo4j at {uri}: {e}",
-                                   hint="start it with `docker compose up -d neo4j`, or check "
-                                   "HCSP_GRAPH_URI") from e
+                                   hint="start it with `scripts/neo4j.sh start` (or `docker "
+                                   "compose up -d neo4j`), or check HCSP_GRAPH_URI") from e
         self._read = neo4j.RoutingControl.READ
         self._write = neo4j.RoutingControl.WRITE
+        self._new_bookmarks = neo4j.GraphDatabase.bookmark_manager
+        self._bookmarks = self._new_bookmarks()
+
+    def _forget_bookmarks(self) -> None:
+        """Bookmarks (read-your-writes across queries) name transactions of the database
+        as it was; one replaced while the server was down (neo4j-admin import, a restore)
+        is behind them, and every query would wait for transactions that never come."""
+        self._bookmarks = self._new_bookmarks()
 
     def _run(self, query: str, params: dict[str, Any] | None, routing: Any) -> list[dict[str, Any]]:
         nx = self._nx
-        try:
-            records, _, _ = self.driver.execute_query(query, params or {}, routing_=routing,
-                                                      database_=self.database)
-        except (nx.ServiceUnavailable, nx.SessionExpired) as e:
-            raise GraphUnavailable(f"Neo4j at {self.uri} stopped answering: {e}",
-                                   hint="check `docker compose ps`") from e
-        except nx.Neo4jError as e:
-            raise QueryError(f"Neo4j rejected a query: {e.message}",
-                             hint=f"query was: {' '.join(query.split())[:300]}") from e
-        return [r.data() for r in records]
+        for attempt in (1, 2):
+            try:
+                records, _, _ = self.driver.execute_query(
+                    query, params or {}, routing_=routing, database_=self.database,
+                    bookmark_manager_=self._bookmarks)
+                return [r.data() for r in records]
+            except (nx.ServiceUnavailable, nx.SessionExpired) as e:
+                self._forget_bookmarks()
+                raise GraphUnavailable(f"Neo4j at {self.uri} stopped answering: {e}",
+                                       hint="check that the server runs (`scripts/neo4j.sh "
+                                       "status`, `docker compose ps`)") from e
+            except nx.Neo4jError as e:
+                if e.code == BOOKMARK_TIMEOUT and attempt == 1:
+                    self._forget_bookmarks()  # the database was replaced under us
+                    continue
+                raise QueryError(f"Neo4j rejected a query: {e.message}",
+                                 hint=f"query was: {' '.join(query.split())[:300]}") from e
+        raise AssertionError("unreachable")
 
     def read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return self._run(query, params, self._read)
@@ -342,6 +364,7 @@ class Neo4jBackend:
         try:
             self.driver.verify_connectivity()
         except (self._nx.ServiceUnavailable, self._nx.DriverError, OSError) as e:
+            self._forget_bookmarks()
             raise GraphUnavailable(f"Neo4j at {self.uri} does not answer: {e}") from e
 
     def sync(self) -> None:

@@ -21,7 +21,7 @@ _TYPES = {
     "page_id": "long", "text_bytes": "long", "popularity": "long", "out_links": "long",
     "n_facts": "long", "bucket": "int", "rand": "double", "num": "double", "num_hi": "double",
     "year": "long", "month": "int", "day": "int", "bk_v": "int", "disambiguation": "boolean",
-    "stub": "boolean", "aliases": "string[]",
+    "stub": "boolean", "aliases": "string[]", "pages_read": "long", "finished": "boolean",
 }
 
 
@@ -38,6 +38,17 @@ def _cell(v: Any) -> str:
     if isinstance(v, list | tuple):
         return ARRAY_DELIMITER.join(str(x).replace(ARRAY_DELIMITER, " ") for x in v)
     return str(v)
+
+
+IMPORT_SCRIPT = """\
+#!/usr/bin/env bash
+# Imports the CSV files beside this script into Neo4j's database `neo4j`, replacing it.
+# Run it with Neo4j stopped and neo4j-admin on PATH (scripts/neo4j.sh import DIR does
+# both); then, with Neo4j running: hcsp graph migrate --graph-uri bolt://...
+set -euo pipefail
+cd "$(dirname "$0")"
+{command}
+"""
 
 
 class Neo4jCsvWriter:
@@ -94,9 +105,19 @@ class Neo4jCsvWriter:
         self.edges_sent += 1
 
     def finish(self) -> None:
-        """Close the last file and write the import command next to the files."""
+        """Close the last file and write ``import.sh``, the script that imports them."""
         self._close()
-        (self.out / "import.sh").write_text(self.import_command() + "\n")
+        path = self.out / "import.sh"
+        path.write_text(IMPORT_SCRIPT.format(command=self.import_command()))
+        path.chmod(0o755)
+
+    def record_dump(self, source: str, props: dict[str, Any]) -> None:
+        """Write the (:Dump {source, ...}) node that a batched ingest records, in a file
+        of its own, and the import script again to include it (after :meth:`finish`)."""
+        names = ["source", *sorted(props)]
+        self.begin_nodes("Dump", names)
+        self.node([source, *(props[k] for k in names[1:])])
+        self.finish()
 
     def import_command(self, database: str = "neo4j") -> str:
         """The neo4j-admin command that imports these files (run with Neo4j stopped)."""

@@ -64,7 +64,8 @@ def ingest_command(
         report = ingest_dump(source, None, config)
         console.print(f"wrote neo4j-admin import files for {report.articles:,} articles "
                       f"({report.pages_read:,} pages read) to {neo4j_csv}; with Neo4j "
-                      f"stopped, run there:\n  {(neo4j_csv / 'import.sh').read_text().strip()}\n"
+                      f"stopped, run {neo4j_csv / 'import.sh'} (neo4j-admin on PATH), or let "
+                      f"scripts/neo4j.sh import {neo4j_csv} stop, import and restart it;\n"
                       "then, with Neo4j running: hcsp graph migrate --graph-uri bolt://...",
                       highlight=False)
         return

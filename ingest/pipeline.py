@@ -364,10 +364,12 @@ def _ingest(source: str, backend: GraphBackend | None, config: IngestConfig,
     cp.counters = dict(written)
     staging.checkpoint(cp)
     staging.close()
-    if backend is not None:
-        backend.write(Q.RECORD_DUMP, {"source": _source_key(source), "props": {
-            **cp.info, "pages_read": cp.pages_done, "finished": cp.finished,
-            "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+    dump_props = {**cp.info, "pages_read": cp.pages_done, "finished": cp.finished,
+                  "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if backend is None:  # the (:Dump) node as the batched path writes it, as one more file
+        writer.record_dump(_source_key(source), dump_props)
+    else:
+        backend.write(Q.RECORD_DUMP, {"source": _source_key(source), "props": dump_props})
         if load_progress is not None:
             load_progress("summary", 0)
         summary.refresh(backend)

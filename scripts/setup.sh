@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a development environment on a fresh machine: a Python 3.12 virtualenv with
-# the project and its dev tools, and Neo4j's Cypher parser (npm) for the Neo4j checks.
+# the project and its dev tools, Neo4j's Cypher parser (npm) for the Neo4j checks, and
+# Neo4j 5.26 itself (Maven) for scripts/neo4j.sh.
 # Idempotent: rerunning it updates what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +35,12 @@ if command -v npm >/dev/null; then
   (cd tools/cypher-lint && npm ci --no-audit --no-fund --loglevel=error)
 else
   echo "note: npm not found; the Neo4j Cypher syntax check will be skipped" >&2
+fi
+# Neo4j 5.26 Community (jars from Maven Central) for scripts/neo4j.sh: the server the
+# Neo4j tests and CI run against where there is no Docker.
+if command -v java >/dev/null && command -v mvn >/dev/null; then
+  bash scripts/neo4j.sh install
+else
+  echo "note: java or mvn not found; scripts/neo4j.sh cannot install Neo4j (docker compose can)" >&2
 fi
 echo "ready: .venv/bin/hcsp --help"

@@ -2,8 +2,9 @@
 
 Each test module gets a fresh database (its own folder, its own engine process).
 Contract tests also run against Neo4j when HCSP_NEO4J_URI is set (for instance after
-`docker compose up -d neo4j`); that database is wiped first, so point it at a
-throwaway instance.
+`eval "$(scripts/neo4j.sh start)"` or `docker compose up -d neo4j`); that database is
+wiped first, so point it at a throwaway instance. HCSP_REQUIRE_NEO4J=1 (CI) makes a
+missing HCSP_NEO4J_URI an error instead of a skip.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"the real dumps are missing: {', '.join(map(str, missing))}. Tests read them "
             "from ../shared/data/wiki (or $HCSP_SHARED_DATA/wiki).")
+    if os.environ.get("HCSP_REQUIRE_NEO4J") and not neo4j_uri():
+        # CI: the Neo4j tests must run, never skip because no server was started.
+        raise pytest.UsageError(
+            "HCSP_REQUIRE_NEO4J is set but HCSP_NEO4J_URI is not: start a server with "
+            "`eval \"$(scripts/neo4j.sh start)\"` (or unset HCSP_REQUIRE_NEO4J)")
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 """Contract tests: the same queries, the same answers, on every backend available here.
 
-Always the embedded engine; Neo4j too when HCSP_NEO4J_URI is set, e.g.
+Always the embedded engine; Neo4j too when HCSP_NEO4J_URI is set (CI: always), e.g.
 
-    docker compose up -d neo4j
-    HCSP_NEO4J_URI=bolt://localhost:7687 HCSP_NEO4J_PASSWORD=... pytest tests/graph
+    eval "$(scripts/neo4j.sh start)"     # or: docker compose up -d neo4j
+    pytest tests/graph
 """
 
 from __future__ import annotations

@@ -59,7 +59,9 @@ def test_csv_files_hold_the_same_graph(tmp_path: Path) -> None:
     assert len(read(out / "rels_FACT.csv")[1]) == stats.entity_facts
     assert len(read(out / "rels_IN_CATEGORY.csv")[1]) == stats.category_edges
     assert len(read(out / "nodes_Category.csv")[1]) == stats.categories
-    command = (out / "import.sh").read_text()
+    script = (out / "import.sh").read_text()
+    assert script.startswith("#!/usr/bin/env bash") and 'cd "$(dirname "$0")"' in script
+    command = script.splitlines()[-1]
     assert command.startswith("neo4j-admin database import full neo4j")
     for name in ("nodes_Entity.csv", "nodes_Fact.csv", "rels_LINKS_TO.csv", "rels_HAS_FACT.csv"):
         assert name in command
