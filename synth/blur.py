@@ -202,7 +202,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
     # A description that contradicts what the entity is ("is a cartoon" for a producer,
     # from a topic category the page is filed under) is no clue.
     p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang)
-                and (g[0].kind != FACT_NAMED or holds(g[0].params["key"], p.person))
+                and (g[0].kind != FACT_NAMED or holds(g[0].params["key"], p.person, p.noun))
                 and _claim_ok(g[0], p.noun, noun_of)]
     return p
 

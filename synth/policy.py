@@ -73,7 +73,7 @@ called anything else (an organisation linked from the same field) is no such hop
 PERSON_KEYS = frozenset("father mother parents spouse children child consort partner "
                         "siblings relatives influences influenced influenced_by "
                         "doctoral_advisor doctoral_students notable_students "
-                        "academic_advisors predecessor successor".split())
+                        "academic_advisors predecessor successor key_people".split())
 """Infobox keys whose value is a person ("father = James VI and I" may link a place too)."""
 NOT_PLACE_KEYS = frozenset("publisher label record_label distributor studio author writer "
                            "written_by director directed_by producer produced_by founder "
@@ -88,9 +88,10 @@ PLACE_HOLDER_KEYS = frozenset("country city state province county district regio
 holding one ("country = United States" on a tennis player) means something else."""
 
 
-def holds(key: str | None, person: bool) -> bool:
-    """Whether an entity (``person``: a person) may hold infobox ``key`` as a clue."""
-    return not (person and key in PLACE_HOLDER_KEYS)
+def holds(key: str | None, person: bool, noun: str | None = None) -> bool:
+    """Whether an entity (``person``: a person; ``noun``: what it is called) may hold
+    infobox ``key`` as a clue: a person's or a work's "country" is no place it is in."""
+    return not ((person or is_work(noun)) and key in PLACE_HOLDER_KEYS)
 
 
 _DEFINITE = re.compile(
@@ -141,13 +142,16 @@ WORK_CLAIMS = re.compile(
 story, not the world: from a work, only claims about how it was made and received."""
 
 
+def is_work(noun: str | None) -> bool:
+    return bool(noun) and (noun in WORK_NOUNS or noun.split(" ")[-1] in WORK_NOUNS)
+
+
 def claim_fits(claim: str | None, subject_noun: str | None) -> bool:
     """Whether a claim whose subject is called ``subject_noun`` says something about
     the world."""
     if not claim or not subject_noun:
         return True
-    work = subject_noun in WORK_NOUNS or subject_noun.split(" ")[-1] in WORK_NOUNS
-    return not work or bool(WORK_CLAIMS.match(claim))
+    return not is_work(subject_noun) or bool(WORK_CLAIMS.match(claim))
 
 
 # -- which clues a tree says ----------------------------------------------------------------

@@ -401,7 +401,8 @@ class Sampler:
                     if direction == "in" and not self._value_fits(title, r["key"]):
                         continue  # "consort = Wessex": this is no such value
                     holder = title if direction == "out" else r["title"]
-                    if not holds(r["key"], self.profile(holder).person):
+                    held = self.profile(holder)
+                    if not holds(r["key"], held.person, held.noun):
                         continue  # "country = United States" on a tennis player
                     relation = fact_relation(self.book, r["key"] or "", direction, r["text"])
                 else:
