@@ -265,6 +265,9 @@ _ADJECTIVES = frozenset("best large small great major minor international compac
                         "sold told led won begun drawn grown shown seen set put".split())
 
 
+_EST_NOUNS = frozenset("forest interest contest protest request harvest quest chest nest "
+                       "west rest test guest priest conquest manifest tempest inquest "
+                       "arrest digest crest".split())
 _ING_NOUNS = frozenset("painting building meeting setting recording clothing wedding ring "
                        "king thing string spring wing ceiling evening morning beginning "
                        "feeling drawing engraving carving dwelling crossing landing "
@@ -350,7 +353,8 @@ def description_noun(description: str | None, title: str) -> str | None:
     if not re.fullmatch(r"[a-z][a-z\-]{2,}", head):
         return None
     if head in _ADJECTIVES or (head.endswith(("en", "ed")) and head not in ("garden", "queen",
-                                                                           "women", "children")):
+                                                                           "women", "children")) \
+            or (head.endswith("est") and head not in _EST_NOUNS):  # "one of the greatest"
         return None  # "is a large ...", "is written by": no noun
     head = singular(head) or head
     if head.endswith("s") and head in _ICS:
