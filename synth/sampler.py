@@ -47,6 +47,7 @@ from synth.policy import (
     holds,
     initials_allowed,
     number_allowed,
+    person_noun,
     tier,
 )
 
@@ -400,10 +401,11 @@ class Sampler:
                 if rel == Rel.FACT:
                     if direction == "in" and not self._value_fits(title, r["key"]):
                         continue  # "consort = Wessex": this is no such value
-                    holder = title if direction == "out" else r["title"]
-                    held = self.profile(holder)
-                    if not holds(r["key"], held.person, held.noun):
-                        continue  # "country = United States" on a tennis player
+                    # "country = United States" on a tennis player: no place it is in (the
+                    # holder's noun from its card; a full profile of each is not needed)
+                    noun = self.noun_of(title if direction == "out" else r["title"])
+                    if not holds(r["key"], person_noun(noun), noun):
+                        continue
                     relation = fact_relation(self.book, r["key"] or "", direction, r["text"])
                 else:
                     relation = link_relation(direction, r["sentence"], r["anchor"], title,
