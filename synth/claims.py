@@ -49,7 +49,7 @@ _NEXT_OK = frozenset("in on at during after before since until from near which w
                      "when".split())
 _BAD = frozenset("not never no neither nor which who whom whose that and or but if "
                  "although because while than unknown apparently reportedly allegedly "
-                 "possibly perhaps probably rarely hardly unlikely".split())
+                 "possibly perhaps probably rarely hardly unlikely failed refused".split())
 # A named subject is one thing: "Trotsky ... were led by" was about a group.
 _PLURAL_VERBS = frozenset("are were have".split())
 _DROP = frozenset(("also",))
