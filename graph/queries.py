@@ -427,6 +427,18 @@ SELECTIVITY_LINKED = _anchored(f"(a:{E})-[:{Rel.LINKS_TO}]->(e:{E})", "a.title")
 SELECTIVITY_FACT_IN = _anchored(f"(a:{E})<-[r:{Rel.FACT}]-(e:{E})", "a.title", "r.key")
 SELECTIVITY_FACT_OUT = _anchored(f"(a:{E})-[r:{Rel.FACT}]->(e:{E})", "a.title", "r.key")
 
+# How each infobox key spreads (graph.summary.KeyShape): per holder, how many values it
+# names; per value, how many holders name it. A range of buckets at a time, as above.
+_KEY_SHAPE = f"""
+MATCH (a:{E})-[r:{Rel.FACT}]->(b:{E})
+WHERE {{anchor}}.bucket >= $lo AND {{anchor}}.bucket < $hi
+WITH r.key AS k, {{anchor}} AS x, count(DISTINCT {{other}}) AS n
+RETURN k, count(x) AS n, sum(CASE WHEN n = 1 THEN 1 ELSE 0 END) AS one
+ORDER BY k
+"""
+KEY_SHAPE_HOLDERS = _KEY_SHAPE.format(anchor="a", other="b")
+KEY_SHAPE_VALUES = _KEY_SHAPE.format(anchor="b", other="a")
+
 
 COUNT_BUCKET_MAX = f"""
 MATCH (e:{E})
@@ -444,14 +456,14 @@ WRITE_SUMMARY = f"""
 MERGE (s:{S} {{id: 'graph'}})
 SET s.version = $version, s.stats = $stats, s.fingerprint = $fingerprint,
     s.bucket_max = $bucket_max, s.bucket_top = $bucket_top, s.threshold = $threshold,
-    s.rows = $rows, s.roots = $roots,
+    s.rows = $rows, s.roots = $roots, s.keys = $keys,
     s.updated_at = $updated_at
 """
 LIST_SUMMARY = f"""
 MATCH (s:{S} {{id: 'graph'}})
 RETURN s.version AS version, s.stats AS stats, s.fingerprint AS fingerprint,
        s.bucket_max AS bucket_max, s.bucket_top AS bucket_top, s.threshold AS threshold,
-       s.roots AS roots
+       s.roots AS roots, s.keys AS keys
 """
 LIST_SELECTIVITY = f"MATCH (s:{SEL}) RETURN s.key AS key, s.n AS n"
 ELIGIBLE_ALL, ELIGIBLE_ALL_ANY_POPULARITY = _with_and_without_band(f"""

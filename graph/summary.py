@@ -8,7 +8,9 @@ the graph a tree was proven on); ``bucket_max`` the most entities in one ``bucke
 (where roots are drawn by rejection: synth.sampler.Sampler.pick_root); ``roots`` how
 many entities of each bucket a tree may start from with the default eligibility
 (``ROOT_MIN_DEGREE``, any popularity; JSON, absent in summaries written before it), so
-the sampler draws a bucket by weight instead of by rejection. A Selectivity row is
+the sampler draws a bucket by weight instead of by rejection; ``keys`` how each
+infobox key spreads (KeyShape: which keys are functional, one way or the other; JSON,
+computed live where a summary written before it lacks them). A Selectivity row is
 the exact answer of graph.constraints.candidates_query for one predicate (distinct
 non-disambiguation entities), kept only where it is large: a predicate whose key has
 no row matches fewer than ``threshold`` entities, and counting those is cheap.
@@ -77,6 +79,61 @@ def selectivity_key(p: Predicate) -> str | None:
     return None
 
 
+FUNCTIONAL_SHARE = 0.9
+"""A key is functional one way where at least this share of its holders name one value
+(or of its values are named by one holder)..."""
+FUNCTIONAL_MIN = 5
+"""... measured over at least this many of them (fewer say nothing)."""
+
+
+@dataclass(frozen=True)
+class KeyShape:
+    """How an infobox key spreads over the graph's entity-valued facts: ``holders``
+    entities name a value under it, ``one_value`` of them exactly one; ``values``
+    entities are named by it, ``one_holder`` of them by exactly one holder."""
+
+    holders: int = 0
+    one_value: int = 0
+    values: int = 0
+    one_holder: int = 0
+
+    def functional(self, toward: str) -> bool:
+        """Whether one end pins the other by this key alone, in the graph and, measured
+        over enough of them, in the world. ``toward="value"``: a holder names one value
+        (a person's one birthplace: "the city where X was born" is one city);
+        ``toward="holder"``: a value is named by one holder (a country's capital: "the
+        country whose capital is Paris" is one country).
+
+        >>> KeyShape(holders=40, one_value=39).functional("value")
+        True
+        >>> KeyShape(holders=40, one_value=39, values=9, one_holder=2).functional("holder")
+        False
+        >>> KeyShape(holders=3, one_value=3).functional("value")  # too few to say
+        False
+        """
+        n, one = ((self.holders, self.one_value) if toward == "value"
+                  else (self.values, self.one_holder))
+        return n >= FUNCTIONAL_MIN and one >= FUNCTIONAL_SHARE * n
+
+    def as_list(self) -> list[int]:
+        return [self.holders, self.one_value, self.values, self.one_holder]
+
+
+def key_shapes(backend: GraphBackend, entities: int, top: int,
+               batch: int = 20_000) -> dict[str, KeyShape]:
+    """Every infobox key's KeyShape, read a range of buckets at a time."""
+    parts: dict[str, list[int]] = {}
+    buckets = top + 1
+    step = max(1, min(buckets, buckets * batch // max(1, entities)))
+    for query, at in ((Q.KEY_SHAPE_HOLDERS, 0), (Q.KEY_SHAPE_VALUES, 2)):
+        for lo in range(0, buckets, step):
+            for r in backend.read(query, {"lo": lo, "hi": min(buckets, lo + step)}):
+                row = parts.setdefault(r["k"], [0, 0, 0, 0])
+                row[at] += int(r["n"])
+                row[at + 1] += int(r["one"])
+    return {k: KeyShape(*v) for k, v in sorted(parts.items())}
+
+
 @dataclass
 class GraphSummary:
     """The graph's counts, fingerprint and large single-predicate counts."""
@@ -91,6 +148,8 @@ class GraphSummary:
     roots: dict[int, int] | None = None
     """Per bucket, its entities a tree may start from with the default eligibility
     (ROOT_MIN_DEGREE, any popularity); None in a summary written before it."""
+    keys: dict[str, KeyShape] = field(default_factory=dict)
+    """Per infobox key, how it spreads (KeyShape)."""
     stored: bool = True
     """False when computed live (no summary in the graph, or an old one)."""
     seconds: float = 0.0
@@ -136,8 +195,9 @@ def compute(backend: GraphBackend, threshold: int = THRESHOLD) -> GraphSummary:
     sel = dict(_selectivity_rows(backend, threshold, stats.entities, top))
     roots = {int(r["bucket"]): int(r["n"]) for r in backend.read(
         Q.ELIGIBLE_BUCKETS_ANY_POPULARITY, {"min_degree": ROOT_MIN_DEGREE})}
+    keys = key_shapes(backend, stats.entities, top)
     return GraphSummary(stats, fingerprint_of(stats), most, top, threshold, sel, roots,
-                        stored=False, seconds=time.perf_counter() - t0)
+                        keys, stored=False, seconds=time.perf_counter() - t0)
 
 
 def invalidate(backend: GraphBackend) -> None:
@@ -162,6 +222,7 @@ def refresh(backend: GraphBackend, threshold: int = THRESHOLD, batch_size: int =
         "threshold": threshold,
         "rows": len(s.selectivity),
         "roots": json.dumps(sorted((s.roots or {}).items())),
+        "keys": json.dumps({k: v.as_list() for k, v in s.keys.items()}),
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     s.stored = True
     return s
@@ -189,6 +250,10 @@ def read_summary(backend: GraphBackend) -> GraphSummary:
     stats = GraphStats(**raw)
     sel = {x["key"]: int(x["n"]) for x in backend.read(Q.LIST_SELECTIVITY)}
     roots = ({int(b): int(n) for b, n in json.loads(r["roots"])} if r.get("roots") else None)
+    if r.get("keys") is not None:
+        keys = {k: KeyShape(*v) for k, v in json.loads(r["keys"]).items()}
+    else:  # a summary written before keys were kept: read them (one pass over facts)
+        keys = key_shapes(backend, stats.entities, int(r["bucket_top"]))
     return GraphSummary(stats, r["fingerprint"], int(r["bucket_max"]), int(r["bucket_top"]),
-                        int(r["threshold"]), sel, roots, stored=True,
+                        int(r["threshold"]), sel, roots, keys, stored=True,
                         seconds=time.perf_counter() - t0)

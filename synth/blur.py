@@ -40,7 +40,15 @@ from synth.model import (
 )
 from synth.names import without_qualifier
 from synth.phrasebook import FactPhrase, PhraseBook
-from synth.policy import NOT_A_THING, PERSON_NOUNS, claim_fits, holds, named, person_noun  # noqa: F401 (PERSON_NOUNS: re-export)
+from synth.policy import (  # noqa: F401 (PERSON_NOUNS: re-export)
+    NOT_A_THING,
+    PERSON_NOUNS,
+    claim_fits,
+    holds,
+    named,
+    person_noun,
+    places_conflict,
+)
 
 MONTH_NAMES = ("January February March April May June July August September October "
                "November December").split()
@@ -201,7 +209,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
         p.noun = "person"
     # A description that contradicts what the entity is ("is a cartoon" for a producer,
     # from a topic category the page is filed under) is no clue.
-    p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang)
+    p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang, p.noun)
                 and (g[0].kind != FACT_NAMED or holds(g[0].params["key"], p.person, p.noun))
                 and _claim_ok(g[0], p.noun, noun_of)]
     return p
@@ -217,11 +225,17 @@ def _claim_ok(c: Constraint, noun: str | None,
     return True
 
 
-def _contradicts(c: Constraint, person: bool, lang: str) -> bool:
+def _contradicts(c: Constraint, person: bool, lang: str, noun: str | None = None) -> bool:
+    """A category that calls the entity another sort of thing: a person "is a cartoon",
+    or a place called a region "is a country" (Tibet, filed under Countries)."""
     if c.kind != CATEGORY:
         return False
     d = describe_category(c.params["name"], lang)
-    return bool(d and d.noun) and person_noun(d.noun) != person
+    if not (d and d.noun):
+        return False
+    if person_noun(d.noun) != person:
+        return True
+    return places_conflict(noun, d.noun)
 
 
 def _named_links(links: LinkReader, title: str, p: EntityProfile,

@@ -21,6 +21,9 @@ not used.
     >>> claim_vp("He was among the first thinkers in Europe to affirm it.", "Europe", "Hans")
     >>> claim_vp("Alabama is an American state.", "American", "Alabama") is None
     True
+    >>> claim_vp("Newmarket has a station on the Cambridge - Ipswich line.", "Cambridge",
+    ...          "Newmarket") is None
+    True
 """
 
 from __future__ import annotations
@@ -115,6 +118,8 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
     nxt = _NEXT_WORD.match(right)
     if right[:1].isalnum() or (nxt and right[:1] == " " and nxt.group(1) not in _NEXT_OK):
         return None  # a modifier ("an [American] lawyer"), or the claim goes on
+    if re.match(r"^\s*[-–/]\s*\w", right):
+        return None  # part of a longer name: "a station on the [Cambridge] - Ipswich line"
     if _LIST_ITEM.match(right):
         return None  # one item of a list: "the cultivation of [animals], plants and fungi"
     n = _subject_len(left, subject)

@@ -15,6 +15,8 @@ import re
 from collections import Counter
 
 from graph.constraints import Kind
+from graph.model import Rel
+from graph.summary import KeyShape
 from synth.model import Relation, Tree
 
 # -- which entities may be vertices -------------------------------------------------------
@@ -117,6 +119,42 @@ def is_place(noun: str | None) -> bool:
     return bool(noun) and (noun in PLACE_NOUNS or noun.split(" ")[-1] in PLACE_NOUNS)
 
 
+EXCLUSIVE_PLACES = frozenset("country region province city town village continent county "
+                             "district island".split())
+"""Kinds of place that are not each other: "a region that is a country" (Tibet, filed
+under Countries) says two things at once; "a city that is a capital" is fine."""
+
+
+def places_conflict(noun: str | None, other: str | None) -> bool:
+    """Whether a place called ``noun`` may not also be said to be ``other``.
+
+    >>> places_conflict("region", "country"), places_conflict("city", "capital")
+    (True, False)
+    """
+    a = (noun or "").split(" ")[-1]
+    b = (other or "").split(" ")[-1]
+    return a != b and a in EXCLUSIVE_PLACES and b in EXCLUSIVE_PLACES
+
+
+ON_NOUNS = frozenset("island islands archipelago atoll peninsula mountain".split())
+"""Places one is on, not in: "died on an island"."""
+
+
+def preposition(phrase: str, noun: str | None) -> str:
+    """``phrase`` ("died in {}", "{c} died in {p}") with the preposition its hidden
+    object (``{}`` or ``{p}``, called ``noun``) takes.
+
+    >>> preposition("died in {}", "island"), preposition("died in {}", "city")
+    ('died on {}', 'died in {}')
+    >>> preposition("{c} died in {p}", "island")
+    '{c} died on {p}'
+    """
+    last = (noun or "").split(" ")[-1]
+    if last not in ON_NOUNS:
+        return phrase
+    return phrase.replace(" in {}", " on {}").replace(" in {p}", " on {p}")
+
+
 def fits(key: str | None, noun: str | None, person: bool = False) -> bool:
     """Whether an entity called ``noun`` (``person``: a person) can be the value of
     infobox ``key``: a birthplace is a place, a father a person, a publisher no city."""
@@ -152,6 +190,19 @@ def claim_fits(claim: str | None, subject_noun: str | None) -> bool:
     if not claim or not subject_noun:
         return True
     return not is_work(subject_noun) or bool(WORK_CLAIMS.match(claim))
+
+
+# -- which hops a walk prefers -----------------------------------------------------------
+def functional(rel: Relation, keys: dict[str, KeyShape]) -> bool:
+    """Whether an infobox hop pins its parent by itself, as the graph measures the key
+    (graph.summary.KeyShape): "in" (the child's infobox names the parent: "the city
+    where X was born") where a holder names one value; "out" (the parent's names the
+    child: "the country whose capital is Paris") where a value has one holder. Such a
+    hop holds in the world, not only in this graph, and reads well in a chain."""
+    shape = keys.get(rel.key or "") if rel.rel == Rel.FACT else None
+    if shape is None:
+        return False
+    return shape.functional("value" if rel.direction == "in" else "holder")
 
 
 # -- which clues a tree says ----------------------------------------------------------------

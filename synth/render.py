@@ -23,6 +23,7 @@ from synth.blur import fmt_number
 from synth.describe import with_article
 from synth.model import Constraint, Tree, Vertex
 from synth.names import without_qualifier
+from synth.policy import PLACE_KEYS, named, preposition
 
 MAX_NESTING = 2
 
@@ -72,7 +73,7 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
              Kind.FACT_NAMED: 3, Kind.LINKS_TO_NAMED: 4, Kind.LINKED_FROM_NAMED: 4,
              Kind.TITLE_INITIAL: 9}
     lits = sorted(lits, key=lambda c: order.get(c.kind, 5))
-    out = _merge_places(_merge_dates([c for c in lits if "{p}" not in c.text]))
+    out = _merge_places(_merge_dates(_merge_named([c for c in lits if "{p}" not in c.text])))
     objs = [c.text for c in lits if "{p}" in c.text]
     ents = [c for c in kids if c.kind == "entity"]
     inline_left = [c for c in ents if c.relation is None or "{c}" not in (c.relation.phrase or "")]
@@ -82,7 +83,7 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
         if "{c}" in phrase:  # the hidden child is the subject, ``v`` the object
             ref = (_noun_phrase(plan, c, level + 1) if level < MAX_NESTING
                    else _separate(plan, c))
-            objs.append(phrase.replace("{c}", ref))
+            objs.append(preposition(phrase, v.noun).replace("{c}", ref))
             continue
         inline = c is inline_left[-1] and level < MAX_NESTING
         if inline and phrase.split("{}", 1)[1].strip():
@@ -93,7 +94,7 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
             else:
                 inline = False  # the hidden entity gets a sentence of its own
         ref = _noun_phrase(plan, c, level + 1) if inline else _separate(plan, c)
-        out.append(phrase.replace("{}", ref))
+        out.append(preposition(phrase, c.noun).replace("{}", ref))
     return out, objs
 
 
@@ -123,8 +124,8 @@ def _merge_places(clauses: list[str]) -> list[str]:
 
 
 def _merge_dates(lits: list) -> list[str]:
-    """A year and a season of one fact say one thing: "died in the 1860s (in
-    September, October or November)", not two clauses."""
+    """A year and a season of one fact say one thing: "died between September and
+    November of a year in the 1860s", not two clauses."""
     years = {c.params.get("key"): c for c in lits if c.kind == Kind.FACT_YEAR}
     out = []
     for c in lits:
@@ -134,9 +135,36 @@ def _merge_dates(lits: list) -> list[str]:
         if c.kind == Kind.FACT_MONTHS and c.params.get("key") in years:
             m = _MONTHS.search(c.text)
             year = years[c.params.get("key")].text
-            out.append(f"{year} (in {m.group(1)})" if m else f"{year} and {c.text}")
+            w = _WHEN.match(year)
+            if m and w:  # "died between September and November of a year in the 1860s"
+                first, *_, last = m.group(1).replace(" or ", ", ").split(", ")
+                out.append(f"{w.group('verb')} between {first} and {last} of a year "
+                           f"{w.group('when')}")
+            else:
+                out.append(f"{year} and {c.text}")
             continue
         out.append(c.text)
+    return out
+
+
+def _merge_named(lits: list) -> list:
+    """Named values of one infobox key are said once: "was interested in ethics and
+    politics", not "was interested in ethics and was interested in politics". Places
+    are left apart ("born in Dublin" and "in Ireland" are one place, said twice)."""
+    groups: dict[str, list] = {}
+    for c in lits:
+        key = c.params.get("key") if c.kind == Kind.FACT_NAMED else None
+        if key and key not in PLACE_KEYS and c.text.endswith(named(c.params["title"])):
+            groups.setdefault(key, []).append(c)
+    out = []
+    for c in lits:
+        same = groups.get(c.params.get("key") if c.kind == Kind.FACT_NAMED else "") or []
+        if len(same) < 2 or c not in same:
+            out.append(c)
+        elif c is same[0]:
+            stem = c.text[:-len(named(c.params["title"]))]
+            words = join([named(x.params["title"]) for x in same])
+            out.append(Constraint(c.kind, c.params, stem + words, c.provenance))
     return out
 
 

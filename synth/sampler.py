@@ -44,6 +44,7 @@ from synth.policy import (
     claim_fits,
     findable_default,
     fits,
+    functional,
     holds,
     initials_allowed,
     number_allowed,
@@ -437,13 +438,23 @@ class Sampler:
                         ) -> tuple[Relation, str] | None:
         """Of a few random options, the relation that narrows the parent the most (a
         person's one birth place beats one of the hundreds of pages linking to it),
-        among infobox relations first; only children the question can name a kind for."""
+        among infobox relations first, and a functional hop (one the graph measures as
+        pinning its parent everywhere) before any other; only children the question can
+        name a kind for."""
         facts = [o for o in options if o[0].rel == Rel.FACT]
         if facts and len(facts) < len(options) and rng.random() >= self.config.fact_preference:
             facts = [o for o in options if o[0].rel != Rel.FACT]
         pool = facts or options
         sample = rng.sample(pool, min(len(pool), self.config.extension_trials))
-        ranked = sorted(sample, key=lambda o: self.counts.count([relation_pred(*o)]))
+        keys = self.summary.keys
+        if not any(functional(o[0], keys) for o in sample):
+            # A hop the graph measures as functional (synth.policy.functional) is
+            # offered whenever the pool has one.
+            pinning = [o for o in pool if functional(o[0], keys)]
+            if pinning:
+                sample.append(rng.choice(pinning))
+        ranked = sorted(sample, key=lambda o: (not functional(o[0], keys),
+                                               self.counts.count([relation_pred(*o)])))
         return next((o for o in ranked if self.profile(o[1]).noun and (
             o[0].direction != "out"  # the value is the parent: checked by _read_neighbours
             or fits(o[0].key, self.profile(o[1]).noun, self.profile(o[1]).person))), None)

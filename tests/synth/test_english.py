@@ -16,7 +16,7 @@ from ingest.values import type_text
 from synth.claims import claim_vp
 from synth.clues import tree_clues
 from synth.config import SynthConfig
-from synth.model import Tree, Vertex
+from synth.model import Relation, Tree, Vertex
 from synth.phrasebook import PhraseBook
 from synth.pipeline import synthesize
 from synth.policy import BAD_NOUNS
@@ -134,3 +134,73 @@ def test_the_proof_holds_and_a_seed_gives_the_same_trees(schools: FalkorBackend,
     assert [t.to_json() for t in again] == [t.to_json() for t in trees]
     for t in trees:
         assert t.checks["ok"] and t.solver["agreed"], t.question
+
+
+def test_the_graph_measures_which_keys_pin_one_end(schools: FalkorBackend) -> None:
+    """Functional keys come from the graph's own facts (graph.summary.KeyShape), and the
+    walk offers such a hop first."""
+    from graph.summary import compute, read_summary
+    from synth.policy import functional
+
+    stored, live = read_summary(schools), compute(schools)
+    assert stored.keys == live.keys and len(stored.keys) > 100
+    # a person dies in one place; many people were born "in" the two places a birth
+    # date's field links ("1 June 1900, [[Dublin]], [[Ireland]]")
+    death, born = stored.keys["death_place"], stored.keys["birth_date"]
+    assert death.holders >= 5 and death.functional("value")
+    assert not born.functional("value") and born.one_value < born.holders
+    # the measure is what the facts say: each holder of death_place names one value
+    rows = schools.read("MATCH (a:Entity)-[r:FACT {key: 'death_place'}]->(b:Entity) "
+                        "RETURN a.title AS a, count(b) AS n")
+    assert death.holders == len(rows) and death.one_value == sum(r["n"] == 1 for r in rows)
+    hop = Relation("FACT", "in", "death_place", None, None, "{c} died in {p}")
+    assert functional(hop, stored.keys)
+    assert not functional(Relation("FACT", "in", "birth_date", None, None, "x"), stored.keys)
+
+
+def test_clues_of_one_fact_are_said_once() -> None:
+    """A year and its months, and two named values of one key, read as one clause; a
+    place one is on takes "on"; a station on the [Cambridge] - Ipswich line is no claim
+    about Cambridge; a region is not also said to be a country."""
+    from synth.blur import _contradicts
+    from synth.model import Constraint
+
+    def q(*cs: Constraint, noun: str = "philosopher") -> str:
+        verts = [Vertex(0, None, "entity", entity="X", noun=noun, person=True)]
+        verts += [Vertex(i + 1, 0, "constraint", constraint=c) for i, c in enumerate(cs)]
+        return template_question(Tree(3, verts))
+
+    year = Constraint(Kind.FACT_YEAR, {"key": "death_date", "lo": 1860, "hi": 1869},
+                      "died in the 1860s")
+    months = Constraint(Kind.FACT_MONTHS, {"key": "death_date", "months": [9, 10, 11]},
+                        "died in September, October or November")
+    assert "died between September and November of a year in the 1860s" in q(year, months)
+    ethics = Constraint(Kind.FACT_NAMED, {"key": "main_interests", "title": "Ethics"},
+                        "was interested in Ethics")
+    politics = Constraint(Kind.FACT_NAMED, {"key": "main_interests", "title": "Politics"},
+                          "was interested in Politics")
+    said = q(ethics, politics, year)
+    assert "was interested in Ethics and Politics" in said and said.count("interested") == 1
+    dublin = Constraint(Kind.FACT_NAMED, {"key": "birth_date", "title": "Dublin"},
+                        "was born in Dublin")
+    ireland = Constraint(Kind.FACT_NAMED, {"key": "birth_date", "title": "Ireland"},
+                         "was born in Ireland")
+    assert "Dublin and Ireland" not in q(dublin, ireland)
+    island = Tree(4, [Vertex(0, None, "entity", entity="Isle of Wight", noun="island"),
+                      Vertex(1, 0, "entity", entity="Victoria", noun="monarch", person=True,
+                             relation=Relation("FACT", "in", "death_place", None, None,
+                                               "{c} died in {p}")),
+                      Vertex(2, 1, "constraint", constraint=year)])
+    person = Tree(4, [Vertex(0, None, "entity", entity="V", noun="monarch", person=True),
+                      Vertex(1, 0, "entity", entity="Isle of Wight", noun="island",
+                             relation=Relation("FACT", "out", "death_place", None, None,
+                                               "died in {}")),
+                      Vertex(2, 0, "constraint", constraint=year)])
+    assert "died on an island" in template_question(person), template_question(person)
+    assert "died on an island" in template_question(island), template_question(island)
+    assert claim_vp("Newmarket has a station on the Cambridge - Bury St. Edmunds - Ipswich "
+                    "rail line.", "Cambridge", "Newmarket") is None
+    countries = Constraint(Kind.CATEGORY, {"name": "Countries"}, "is a country")
+    assert _contradicts(countries, False, "en", "region")
+    assert not _contradicts(Constraint(Kind.CATEGORY, {"name": "Capitals in Europe"},
+                                       "is a capital in Europe"), False, "en", "city")
