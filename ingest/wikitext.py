@@ -413,7 +413,9 @@ def split_sentences(paragraph: str) -> list[str]:
 # Text that stands before the lead in some dumps: image captions, notices, navigation.
 _NOT_LEAD = re.compile(r"^(?:CAPTION:|Image:|File:|This is a (?:featured|good) article|"
                        r"SOS Children|Part of (?:the|a) |Fossil range:|For other uses|"
-                       r"Main article:|See also:)|\bEnlarge\b", re.I)
+                       r"Main article:|See also:|\^|\d+\s*\^|Cover (?:page|art|of)\b|"
+                       r"(?:Portrait|Photograph|Map|Statue|Bust|Painting) of )|\bEnlarge\b",
+                       re.I)
 _COPULA = re.compile(r"\b(?:is|was|are|were|refers to)\b")
 
 
@@ -427,16 +429,23 @@ def lead_definition(sentences: list[str], title: str) -> str | None:
     'Socrates (c. 470-399 BC) was an ancient Greek philosopher.'
     >>> lead_definition(["SOS Children works in India.", "India is a country."], "India")
     'India is a country.'
+    >>> lead_definition(["An 1838 edition of Oliver Twist, in parts, was reprinted.",
+    ...                  "Oliver Twist is the second novel by Dickens."], "Oliver Twist")
+    'Oliver Twist is the second novel by Dickens.'
     """
     words = {w.lower() for w in re.findall(r"\w{3,}", title)} or {title.lower()}
-    for sent in sentences:
-        if _NOT_LEAD.search(sent):
-            continue
-        m = _COPULA.search(sent)
-        if not m or len(sent[:m.start()].split()) > 40:
-            continue
-        before = sent[:m.start()]
-        if words & {w.lower() for w in re.findall(r"\w{3,}", before)} \
-                or re.match(r"^(?:He|She|It|They|The)\b", before):
-            return sent
+    # First a sentence that starts by naming the subject ("Oliver Twist is ..."), then
+    # any that names it before its verb ("The novel by Dickens, Oliver Twist, was ...").
+    for opening in (3, 40):
+        for sent in sentences:
+            if _NOT_LEAD.search(sent):
+                continue
+            m = _COPULA.search(sent)
+            if not m or len(sent[:m.start()].split()) > 40:
+                continue
+            before = sent[:m.start()]
+            start = " ".join(re.sub(r"\([^)]*\)?", " ", before).split()[:opening])
+            if words & {w.lower() for w in re.findall(r"\w{3,}", start)} \
+                    or re.match(r"^(?:He|She|It|They|The)\b", before):
+                return sent
     return None

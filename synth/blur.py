@@ -26,7 +26,7 @@ from graph.backend import GraphBackend
 from graph.buckets import number_buckets, season_bucket, year_buckets
 from graph.model import Rel
 from synth.claims import claim_vp, obj_form
-from synth.describe import describe_category, noun_for
+from synth.describe import describe_category, description_noun, noun_for
 from synth.model import (
     CATEGORY,
     FACT_MONTHS,
@@ -43,16 +43,24 @@ from synth.phrasebook import FactPhrase, PhraseBook
 from synth.policy import (  # noqa: F401 (PERSON_NOUNS: re-export)
     NOT_A_THING,
     PERSON_NOUNS,
+    PLACE_KEYS,
     claim_fits,
     holds,
     named,
     person_noun,
+    place_rank,
     places_conflict,
 )
 
 MONTH_NAMES = ("January February March April May June July August September October "
                "November December").split()
 MAX_NAMED_LINKS = 6
+# An amount of money says its currency or scale; "gdp_ppp = 2006 estimate" is the year
+# of an estimate whose amount the infobox gives elsewhere: no amount.
+_MONEY_KEY = re.compile(r"(?:^|_)(?:gdp|revenue|income|budget|net_worth|profit|assets|"
+                        r"equity|gross)(?:$|_)")
+_MONEY = re.compile(r"[$€£¥]|\b(?:US|USD|EUR|GBP|dollars?|euros?|pounds?|yen|billion|million|"
+                    r"trillion|bn)\b", re.I)
 # Identifier-like infobox values (codes, catalogue numbers) are numbers, not quantities.
 _ID_KEY = re.compile(r"(?:^|_)(?:id|ids|code|codes|isbn|issn|oclc|lccn|doi|icd\d*|mesh\w*|"
                      r"medlineplus|emedicine\w*|diseasesdb|omim|gnd|viaf|postal\w*|zip\w*|"
@@ -176,17 +184,27 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
             p.groups.append(year_levels(f["key"], int(f["year"]), prov, phrase))
             if f["month"]:
                 p.groups.append(season_level(f["key"], int(f["month"]), prov, phrase))
-        elif f["kind"] == "number" and f["num"] is not None and not _ID_KEY.search(f["key"]):
+        elif f["kind"] == "number" and f["num"] is not None and not _ID_KEY.search(f["key"]) \
+                and not (_MONEY_KEY.search(f["key"]) and not _MONEY.search(f["raw"] or "")):
             p.groups.append(number_levels(f["key"], float(f["num"]), f["unit"], prov, phrase))
+    raws = {f["key"]: f["raw"] or "" for f in ent["facts"]}
+    genre = description_noun(ent["description"], title) if lang in ("en", "simple") else None
     for ef in ent["entity_facts"]:
         p.fact_keys.append(ef["key"])
         rel = book.relation(ef["key"])
         if rel is None:
             continue
+        if ef["target"].lower() in (genre, (genre or "") + "s"):
+            continue  # "a novel that belongs to the genre Novel"
+        prov = {**page, "key": ef["key"], "value": ef["target"]}
+        raw = raws.get(ef["key"], "")
+        at = raw.find(f"[[{ef['target']}")
+        if at >= 0:  # where the field names it: "[[Dublin]], [[Ireland]]" is one place
+            prov["at"] = at
         p.groups.append([Constraint(
             FACT_NAMED, {"key": ef["key"], "title": ef["target"]},
-            rel.subj.format(o=named(ef["target"])),
-            {**page, "key": ef["key"], "value": ef["target"]})])
+            rel.subj.format(o=named(ef["target"])), prov)])
+    _order_places(p.groups, noun_of)
     categories = ent["categories"]
     for name in categories:
         d = describe_category(name, lang)
@@ -223,6 +241,27 @@ def _claim_ok(c: Constraint, noun: str | None,
     if c.kind == LINKED_FROM_NAMED and noun_of is not None:
         return claim_fits(c.provenance.get("claim"), noun_of(c.params["title"]))
     return True
+
+
+def _order_places(groups: list[list[Constraint]],
+                  noun_of: Callable[[str], str | None] | None) -> None:
+    """Places one field names twice ("born = [[Dublin]], [[Ireland]]") without its raw
+    text: ordered the way an address is said, the country last, where their nouns tell
+    them apart (provenance "at"; synth.render says them as "Dublin, Ireland")."""
+    if noun_of is None:
+        return
+    by_key: dict[str, list[Constraint]] = {}
+    for g in groups:
+        c = g[0]
+        if c.kind == FACT_NAMED and c.params["key"] in PLACE_KEYS and "at" not in c.provenance:
+            by_key.setdefault(c.params["key"], []).append(c)
+    for same in by_key.values():
+        if len(same) < 2:
+            continue
+        ranks = [place_rank(noun_of(c.params["title"])) for c in same]
+        if len(set(ranks)) == len(ranks) and min(ranks) >= 0:
+            for c, r in zip(same, ranks, strict=True):
+                c.provenance["at"] = r
 
 
 def _contradicts(c: Constraint, person: bool, lang: str, noun: str | None = None) -> bool:

@@ -52,10 +52,14 @@ _NEXT_OK = frozenset("in on at during after before since until from near which w
                      "when".split())
 _BAD = frozenset("not never no neither nor which who whom whose that and or but if "
                  "although because while than unknown apparently reportedly allegedly "
-                 "possibly perhaps probably rarely hardly unlikely failed refused".split())
+                 "possibly perhaps probably rarely hardly unlikely failed refused "
+                 "derived".split())  # "... is derived from [X]": about a name, not a thing
 # A named subject is one thing: "Trotsky ... were led by" was about a group.
 _PLURAL_VERBS = frozenset("are were have".split())
 _DROP = frozenset(("also",))
+# "made the lovers land in": the claim is about someone the verb acts on.
+_CAUSATIVE = frozenset("made makes let lets helped helps forced forces caused causes allowed "
+                       "allows".split())
 # "They were admitted together to ...": a plural pronoun is about more than the
 # subject, so it gives no claim.
 _PRONOUNS = ("He", "She", "It")
@@ -139,6 +143,9 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
     first, last = words[0], words[-1]
     if first in _PLURAL_VERBS:
         return None
+    if first in _CAUSATIVE and len(words) > 1 and words[1] in ("the", "a", "an", "his", "her",
+                                                                "its", "their"):
+        return None  # "The Trojan War made the lovers land in [Egypt]": about the lovers
     if first not in _AUX and not first.endswith("ed"):
         return None
     if last not in _PREPS and last not in _AUX and not last.endswith("ed"):

@@ -300,12 +300,28 @@ def _np_words(tokens: list[str]) -> tuple[list[str], int]:
             break  # "a language designed by": the participle follows the noun
         words.append(t)
         i += 1
+        if _modifiers_joined(tokens, i):
+            words.append(tokens[i])  # "film and stage actor": modifiers, the noun follows
+            i += 1
+            continue
         after = tokens[i + 1] if i + 1 < len(tokens) else "."
         if i < len(tokens) - 1 and tokens[i] in (",", "and", "or") and (
                 t.lower() in _ADJECTIVES or ("-" in t and tokens[i] == "," and (
                     "-" in after or after.lower() in _ADJECTIVES))):
             i += 1  # "a very compact, intense hurricane", "a military and political leader"
     return words, i
+
+
+def _modifiers_joined(tokens: list[str], i: int) -> bool:
+    """Whether ``tokens[i]`` ("and", "or") joins two modifiers of one noun that follows:
+    "film and stage actor," (the noun phrase ends right after it), not "philosopher and
+    scientist." nor "poet and playwright best known for"."""
+    if i + 2 >= len(tokens) or tokens[i] not in ("and", "or"):
+        return False
+    a, b = tokens[i + 1], tokens[i + 2]
+    end = tokens[i + 3] if i + 3 < len(tokens) else "."
+    return (bool(re.fullmatch(r"[a-z][a-z\-]+", a)) and bool(re.fullmatch(r"[a-z][a-z\-]+", b))
+            and b not in _STOP and (not end[:1].isalpha() or end.lower() in _STOP))
 
 
 _GENERIC = frozenset({"place", "person", "organization", "organism", "building"})
@@ -328,6 +344,11 @@ def description_noun(description: str | None, title: str) -> str | None:
     'city'
     >>> description_noun("This is a featured article.", "Gyeongju") is None
     True
+    >>> description_noun("Stewart was an American film and stage actor, best known.", "J")
+    'actor'
+    >>> description_noun("Engineering is the design, analysis and construction of works.",
+    ...                  "Engineering") is None
+    True
     """
     if not description:
         return None
@@ -349,6 +370,9 @@ def description_noun(description: str | None, title: str) -> str | None:
         words, tokens, stop = inner, rest, used
     if not words:
         return None
+    if stop < len(tokens) - 1 and tokens[stop] == "," and len(words) == 1 \
+            and re.search(r"\bthe\s+$", m.group(0)[:len(m.group(0)) - len(m.group(1))]):
+        return None  # "is the design, analysis and construction of": what it does
     head = words[-1]
     if not re.fullmatch(r"[a-z][a-z\-]{2,}", head):
         return None
@@ -365,7 +389,7 @@ def description_noun(description: str | None, title: str) -> str | None:
     mapped = NOUN_MAP.get(head, head)
     if mapped is None:
         return None
-    if len(words) >= 2 and words[-2].islower():
+    if len(words) >= 2 and words[-2].islower() and words[-3:-2] not in (["and"], ["or"]):
         pair = f"{words[-2]} {head}"
         if pair in _COMPOUNDS:
             return pair

@@ -136,6 +136,26 @@ def places_conflict(noun: str | None, other: str | None) -> bool:
     return a != b and a in EXCLUSIVE_PLACES and b in EXCLUSIVE_PLACES
 
 
+_PLACE_RANKS = ({"continent"}, {"country", "nation", "sovereign state", "kingdom", "empire",
+                                  "republic"},
+                {"state", "province", "region", "county", "territory", "island"})
+
+
+def place_rank(noun: str | None) -> int:
+    """Where a place comes in an address ("Dublin, Ireland"): 0 for a town or city, up to
+    3 for a continent, -1 for what is no place.
+
+    >>> place_rank("city"), place_rank("country"), place_rank("person")
+    (0, 2, -1)
+    """
+    if not is_place(noun):
+        return -1
+    for i, kinds in enumerate(_PLACE_RANKS):
+        if noun in kinds:
+            return 3 - i
+    return 0
+
+
 ON_NOUNS = frozenset("island islands archipelago atoll peninsula mountain".split())
 """Places one is on, not in: "died on an island"."""
 

@@ -73,7 +73,8 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
              Kind.FACT_NAMED: 3, Kind.LINKS_TO_NAMED: 4, Kind.LINKED_FROM_NAMED: 4,
              Kind.TITLE_INITIAL: 9}
     lits = sorted(lits, key=lambda c: order.get(c.kind, 5))
-    out = _merge_places(_merge_dates(_merge_named([c for c in lits if "{p}" not in c.text])))
+    out = _merge_when(_merge_places(_merge_dates(
+        _merge_named([c for c in lits if "{p}" not in c.text]))))
     objs = [c.text for c in lits if "{p}" in c.text]
     ents = [c for c in kids if c.kind == "entity"]
     inline_left = [c for c in ents if c.relation is None or "{c}" not in (c.relation.phrase or "")]
@@ -149,13 +150,19 @@ def _merge_dates(lits: list) -> list[str]:
 
 def _merge_named(lits: list) -> list:
     """Named values of one infobox key are said once: "was interested in ethics and
-    politics", not "was interested in ethics and was interested in politics". Places
-    are left apart ("born in Dublin" and "in Ireland" are one place, said twice)."""
+    politics", not "was interested in ethics and was interested in politics"; places of
+    one field in its order ("was born in Dublin, Ireland"), where the field gives it."""
     groups: dict[str, list] = {}
     for c in lits:
         key = c.params.get("key") if c.kind == Kind.FACT_NAMED else None
-        if key and key not in PLACE_KEYS and c.text.endswith(named(c.params["title"])):
+        if key and c.text.endswith(named(c.params["title"])):
             groups.setdefault(key, []).append(c)
+    for key, same in list(groups.items()):
+        if key in PLACE_KEYS:
+            if all("at" in c.provenance for c in same):  # "[[Dublin]], [[Ireland]]"
+                groups[key] = sorted(same, key=lambda c: c.provenance["at"])
+            else:
+                del groups[key]  # which is in which is not known: said apart
     out = []
     for c in lits:
         same = groups.get(c.params.get("key") if c.kind == Kind.FACT_NAMED else "") or []
@@ -163,8 +170,31 @@ def _merge_named(lits: list) -> list:
             out.append(c)
         elif c is same[0]:
             stem = c.text[:-len(named(c.params["title"]))]
-            words = join([named(x.params["title"]) for x in same])
+            names = [named(x.params["title"]) for x in same]
+            words = ", ".join(names) if c.params["key"] in PLACE_KEYS else join(names)
             out.append(Constraint(c.kind, c.params, stem + words, c.provenance))
+    return out
+
+
+def _merge_when(clauses: list[str]) -> list[str]:
+    """Two events of one time say it once: "died and was crowned in the late 12th
+    century (1168–1200)".
+
+    >>> _merge_when(["died in the 1190s", "is a king", "was crowned in the 1190s"])
+    ['died and was crowned in the 1190s', 'is a king']
+    """
+    out = list(clauses)
+    for i, a in enumerate(clauses):
+        ma = _WHEN.match(a)
+        if not ma or a not in out or " in " in ma.group("verb"):
+            continue
+        for b in clauses[i + 1:]:
+            mb = _WHEN.match(b)
+            if mb and b in out and mb.group("when") == ma.group("when") \
+                    and " in " not in mb.group("verb"):
+                out[out.index(a)] = f"{ma.group('verb')} and {mb.group('verb')} {ma.group('when')}"
+                out.remove(b)
+                break
     return out
 
 
