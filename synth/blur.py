@@ -251,8 +251,7 @@ def _order_places(groups: list[list[Constraint]],
     if noun_of is None:
         return
     by_key: dict[str, list[Constraint]] = {}
-    for g in groups:
-        c = g[0]
+    for c in (g[0] for g in groups if g):
         if c.kind == FACT_NAMED and c.params["key"] in PLACE_KEYS and "at" not in c.provenance:
             by_key.setdefault(c.params["key"], []).append(c)
     for same in by_key.values():
