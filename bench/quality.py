@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from table import print_table  # noqa: E402
 
 from graph.backend import FalkorBackend  # noqa: E402
+from graph.summary import read_summary  # noqa: E402
 from ingest.pipeline import IngestConfig, ingest_dump  # noqa: E402
 from synth.config import SynthConfig  # noqa: E402
 from synth.phrasebook import PhraseBook  # noqa: E402
@@ -69,7 +70,9 @@ for n in map(int, sys.argv[2].split(",")):
                            for v in t.vertices if v.parent is not None] for t in trees],
                 "nouns": [[v.noun for v in t.vertices if v.kind == "entity"] for t in trees],
                 "rel_keys": [[v.relation.key or "claim:" + str(v.relation.claim)
-                              for v in t.vertices if v.relation is not None] for t in trees]})
+                              for v in t.vertices if v.relation is not None] for t in trees],
+                "rel_dirs": [[v.relation.direction for v in t.vertices
+                              if v.relation is not None] for t in trees]})
 b.close()
 b.engine.stop()
 print(json.dumps(out))
@@ -89,8 +92,11 @@ def _share(counts: dict[str, int]) -> str:
 
 def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str]],
          nouns: list[list[str | None]], rel_keys: list[list[str]], accepted: int,
-         attempts: int, seconds: float, coverage: str) -> list[str]:
-    """One table row from what every version's trees say (so a baseline's too)."""
+         attempts: int, seconds: float, coverage: str, rel_dirs: list[list[str]],
+         shapes: dict[str, Any]) -> list[str]:
+    """One table row from what every version's trees say (so a baseline's too);
+    ``shapes``: the graph's KeyShape per infobox key (graph.summary), by which a fact
+    hop is functional (pins its parent by itself)."""
     from synth.policy import BAD_NOUNS
 
     book = PhraseBook.default()
@@ -109,6 +115,10 @@ def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str
     by_key: dict[str, int] = {}
     for k in keys:
         by_key[k] = by_key.get(k, 0) + 1
+    hops = [(k, d) for ks, ds in zip(rel_keys, rel_dirs, strict=False)
+            for k, d in zip(ks, ds, strict=False) if not k.startswith("claim:")]
+    pinning = sum(k in shapes and shapes[k].functional("value" if d == "in" else "holder")
+                  for k, d in hops)
     return [name, str(n), who, f"{sum(bool(CORPUS.search(x)) for x in questions) / q:.0%}",
             f"{sum(world) / max(1, len(world)):.0%}",
             f"{bad / max(1, len(flat)):.0%}",
@@ -117,6 +127,7 @@ def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str
             f"{sum('title_initial' in ks for ks in kinds) / q:.0%}",
             str(sum(bool(TAUTOLOGY.search(x)) for x in questions)),
             _share(roots), _share(by_key),
+            f"{pinning}/{len(hops)}" if hops else "-",
             f"{sum(len(x.split()) for x in questions) / q:.0f}",
             f"{accepted}/{attempts} ({accepted / max(1, attempts):.0%})",
             f"{accepted / max(1e-9, seconds):.2f}", coverage]
@@ -130,11 +141,13 @@ def _facts(trees: list[Any]) -> dict[str, Any]:
                        for v in t.vertices if v.parent is not None] for t in trees],
             "nouns": [[v.noun for v in t.vertices if v.kind == "entity"] for t in trees],
             "rel_keys": [[v.relation.key or "claim:" + str(v.relation.claim)
-                          for v in t.vertices if v.relation is not None] for t in trees]}
+                          for v in t.vertices if v.relation is not None] for t in trees],
+            "rel_dirs": [[v.relation.direction for v in t.vertices if v.relation is not None]
+                         for t in trees]}
 
 
 def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
-                  work: Path, coverage: str) -> list[list[str]]:
+                  work: Path, coverage: str, shapes: dict[str, Any]) -> list[list[str]]:
     tree = work / "baseline"
     if not tree.exists():
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f",
@@ -146,7 +159,7 @@ def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
     for r in json.loads(res.stdout.strip().splitlines()[-1]):
         rows.append(_row(name, r["n"], f"at {ref[:7]}", r["questions"], r["kinds"],
                          r["nouns"], r.get("rel_keys", []), r["accepted"], r["attempts"],
-                         r["seconds"], coverage))
+                         r["seconds"], coverage, r.get("rel_dirs", []), shapes))
     return rows
 
 
@@ -179,11 +192,12 @@ def main() -> None:
             coverage = f"{share:.1%} of {sum(r['n'] for r in keys):,}"
             if missing:
                 coverage += f" (first missing: {', '.join(missing[:3])})"
+            shapes = read_summary(b).keys
             if args.baseline:
                 b.close()
                 b.engine.stop()
                 rows += baseline_rows(args.baseline, graph, name, ns, args.count, work,
-                                      coverage)
+                                      coverage, shapes)
                 b = FalkorBackend(str(graph))
             try:
                 for n in ns:
@@ -193,7 +207,8 @@ def main() -> None:
                     sec = time.perf_counter() - t
                     f = _facts(trees)
                     rows.append(_row(name, n, "now", f["questions"], f["kinds"], f["nouns"],
-                                     f["rel_keys"], len(trees), rep.attempts, sec, coverage))
+                                     f["rel_keys"], len(trees), rep.attempts, sec, coverage,
+                                     f["rel_dirs"], shapes))
                     if models:
                         calls.append(llm_calls_row(b, name, n, args, models))
                     shown.setdefault(name, [])
@@ -209,7 +224,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print_table(["dump", "N", "code", "speaks of corpus", "world clues", "bad nouns",
                  "'one that'+off-book rels", "number clues", "trees w/ initial",
-                 "tautologies", "root nouns (top)", "rel keys (top)", "words/q",
+                 "tautologies", "root nouns (top)", "rel keys (top)",
+                 "functional fact hops", "words/q",
                  "accepted/candidates", "trees/s", "phrase book covers"], rows)
     print_llm_calls(calls)
     for name, qs in shown.items():
