@@ -74,7 +74,7 @@ _PAREN_HEAD = re.compile(r"^\s*\([^()]*\)")
 _APPOSITION = re.compile(r"^\s*,[^,]{1,60},")
 
 
-def _subject_len(left: str, subject: str) -> int:
+def _subject_len(left: str, subject: str, the_noun: bool = True) -> int:
     """How many characters at the start of ``left`` name the subject (0: none): the
     longest of its title without a parenthesised tail, one of the title's capitalised
     words of 3 letters or more (either after a leading "The "), or a pronoun (at the
@@ -102,8 +102,49 @@ def _subject_len(left: str, subject: str) -> int:
         return best
     if not bare and skip and named(""):  # a title all in parentheses: "The" alone
         return skip
+    if not the_noun:
+        return 0
     m = _THE_NOUN.match(left)
     return m.end() if m else 0
+
+
+def speaks_of(sentence: str, subject: str) -> bool:
+    """Whether ``sentence`` is about ``subject``: it opens with its name, a word of it,
+    or a pronoun ("He", "It"); "The title ..." may be about anything.
+
+    >>> speaks_of("After 1938 he lived in Paris.", "Sigmund Freud")
+    False
+    >>> speaks_of("Freud moved with his family to Vienna.", "Sigmund Freud")
+    True
+    >>> speaks_of("The title has rarely been used since the Schism.", "Pope Benedict XVI")
+    False
+    >>> speaks_of("Woods' manner off the course is cautious.", "Tiger Woods")
+    False
+    """
+    n = _subject_len(sentence, subject, the_noun=False)
+    return n > 0 and sentence[n:n + 1] not in ("'", "’")  # "Woods' manner": his manner
+
+
+def states_between(sentence: str, subject: str, anchor: str) -> bool:
+    """Whether a verb stands between the subject that opens ``sentence`` and ``anchor``
+    ("Freud moved with his family to [Vienna]"); a list item or a caption has none.
+
+    >>> states_between("George I of Great Britain (1660-1727)", "George II", "Great Britain")
+    False
+    >>> states_between("It was named after Albert Einstein.", "Einsteinium", "Albert Einstein")
+    True
+    >>> states_between("It has been suggested that he was inspired by Dupin.", "Poe", "Dupin")
+    False
+    """
+    n, at = _subject_len(sentence, subject, the_noun=False), sentence.find(anchor)
+    words = re.findall(r"[a-z]+", sentence[n:at])
+    return 0 < n <= at and not _HEDGES.intersection(words) and any(
+        w in _AUX or (w.endswith("ed") and len(w) > 3) for w in words)
+
+
+_HEDGES = frozenset("suggested possibly perhaps probably reportedly allegedly apparently "
+                    "may might rumoured rumored believed thought claimed speculated not "
+                    "never".split())
 
 
 @lru_cache(maxsize=1 << 16)

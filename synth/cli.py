@@ -62,12 +62,20 @@ def synth_command(
     initials: Annotated[bool, typer.Option(
         help="Allow a name's initial as a clue where nothing else narrows enough (at most "
         "one a tree); --no-initials halves acceptance on the Latgalian Wikipedia.")] = True,
+    writer_claims: Annotated[bool | None, typer.Option(
+        help="With --llm: links whose sentence relates the two in words no pattern reads "
+        "are relations too, stated by the writer from the sentence (a tree it cannot "
+        "state is dropped). Default: on with --llm.")] = None,
     graph_uri: GraphUriOption = None,
 ) -> None:
     """Sample N-vertex research trees, prove each unique against the graph, render them
     as questions, store them, and write JSONL."""
+    if writer_claims and llm == "none":
+        raise typer.BadParameter("--writer-claims needs a writer: pass --llm MODEL too")
     config = SynthConfig(vertices=vertices, k=k, shape=shape, min_popularity=min_popularity,
-                         max_popularity=max_popularity, initials=initials)
+                         max_popularity=max_popularity, initials=initials,
+                         writer_claims=(llm != "none") if writer_claims is None
+                         else writer_claims)
     for flag, given, spec in (("--llm-model", llm_model, llm), ("--judge-model", judge_model,
                                                                    judge)):
         if given:  # the old spelling

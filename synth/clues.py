@@ -89,6 +89,8 @@ def tree_clues(tree: Tree) -> list[Clue]:
                 evidence.update(key=rel.key, value=rel.text or dst)
             else:
                 evidence.update(sentence=rel.sentence, claim=rel.claim)
+                if rel.stated:
+                    evidence["stated"] = rel.stated  # the writer says it from the sentence
             out.append(Clue(f"c{v.id}", v.id, v.parent, "relation", _relation_words(tree, v),
                             {"kind": "relation", "rel": rel.rel, "direction": rel.direction,
                              "key": rel.key}, evidence, [], "world"))

@@ -42,6 +42,11 @@ class SynthConfig:
     """Blur compares up to this many constraints per step and keeps the most telling."""
     root_trials: int = 8
     """A seed draws up to this many roots until one has a relation a question can state."""
+    writer_claims: bool = False
+    """A link whose sentence relates its two ends in words the patterns cannot read
+    (synth.claims) may be a relation too: the writer states it from the sentence (the
+    judge, where configured, confirms it) and a tree whose writing fails is dropped.
+    Needs a writer (``hcsp synth --llm``, where it is the default)."""
     fact_preference: float = 0.8
     """Extend takes an infobox relation over a sentence claim with this probability
     when both are there (infobox relations carry their meaning on their own)."""

@@ -86,9 +86,25 @@ def clue_lines(tree: Tree, clues: list[Clue], *, hide: bool = True) -> str:
         if c.kind == "relation":
             child = next(v for v in tree.vertices if v.id == c.vertex)
             words = c.words.replace(f"the {child.noun}", _label(tree, c.vertex), 1)
+        if c.evidence.get("stated") == "writer":
+            words = words.replace("is tied to", "is related to", 1) + " (" + STATE_IT + ")"
         ev = _evidence(c) if hide else ""
         lines.append(f"- {c.id}: {about} {words}" + (f"\n  evidence: {ev}" if ev else ""))
     return "\n".join(lines)
+
+
+STATE_IT = "say how, as its evidence sentence says it, and no more"
+"""Asked of a relation the patterns could not read from its sentence (Relation.stated)."""
+
+
+def unstated(clues: list[Clue], words: dict[str, str]) -> str | None:
+    """The first clue the writer was to state from its sentence and did not."""
+    for c in clues:
+        if c.evidence.get("stated") == "writer":
+            w = _norm(words.get(c.id, ""))
+            if not w or "tied to" in w or "related to" in w or STATE_IT in w:
+                return c.id
+    return None
 
 
 def writer_prompt(tree: Tree, names: dict[str, list[str]], clues: list[Clue]) -> str:
@@ -125,6 +141,9 @@ def problems(tree: Tree, written: WrittenQuestion, names: dict[str, list[str]],
     absent = [cid for cid, w in got.items() if _norm(w) not in _norm(q)]
     if absent:
         return f"words for {absent[0]} not in the question"
+    missed = unstated(clues, got)
+    if missed:
+        return f"did not state clue {missed} from its sentence"
     named = leaks(q, names)
     if named:
         return "named a hidden entity"

@@ -60,6 +60,10 @@ class Relation:
     """What the parent does or is, with ``{}`` for the child: "was born in {}"."""
     claim: str | None = None
     """For a link: the verb phrase its sentence states ("was born in")."""
+    stated: str | None = None
+    """"writer": a link whose sentence the patterns cannot read (synth.claims); the writer
+    states the relation from its sentence, and a tree it cannot state it for is dropped
+    (SynthConfig.writer_claims)."""
 
 
 @dataclass(slots=True)

@@ -9,7 +9,10 @@ Models are called only for what is kept: a candidate is sampled, rendered from
 templates, checked and solved with no model; duplicates are dropped; with
 ``drop_by_judge``, the judge scores the survivors one by one; and once the run has its
 trees, the writer (and the judge, checking its clues) is called once per tree, in
-parallel threads. Which trees a seed gives does not depend on the writer.
+parallel threads. Which trees a seed gives does not depend on the writer, except with
+``SynthConfig.writer_claims``: a tree with a relation only the writer can state (from
+its sentence) is dropped when the writer does not state it, and sampling goes on for
+its place.
 """
 
 from __future__ import annotations
@@ -127,6 +130,10 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     """
     if count < 1:
         raise SynthError(f"count must be at least 1, not {count}")
+    if config.writer_claims and llm is None:
+        raise SynthError("writer_claims asks the writer to state relations from their "
+                         "sentences, but no writer is configured",
+                         hint="pass --llm MODEL, or leave writer claims off")
     if workers < 1:
         raise SynthError(f"workers must be at least 1, not {workers}")
     max_attempts = max_attempts or max(200, count * 100)
@@ -192,31 +199,50 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
         if progress is not None:
             progress(len(trees), report.attempts)
 
+    polishing = llm is not None or (judge is not None and not drop_by_judge)
+    polished = 0  # trees[:polished] have been through polish
+
+    def polish_new() -> None:
+        """Models for the trees kept since the last call; a tree whose writer did not
+        state a relation only it could state (Relation.stated) is dropped."""
+        nonlocal polished
+        t = time.perf_counter()
+        polish(trees[polished:], names_of[polished:], llm, judge,
+               None if drop_by_judge else judge, usage, workers=workers, deadline=deadline,
+               progress=write_progress)
+        report.write_seconds += time.perf_counter() - t
+        for k in range(len(trees) - 1, polished - 1, -1):
+            if needs_writer(trees[k]) and not (trees[k].scores.get("writer") or {}).get("kept"):
+                rejected["writer_did_not_state"] += 1
+                del trees[k], names_of[k], report.tree_seconds[k]
+        polished = len(trees)
+
     i = 0
     try:
-        while len(trees) < count:
-            if deadline is not None and time.monotonic() > deadline:
-                report.timed_out = True
-                # Those not started are dropped; those started are waited for by the
-                # shutdown anyway, so what they give is taken, in attempt order.
-                for fut in running:
-                    fut.cancel()
-                while running and not running[0].cancelled() and len(trees) < count:
-                    take(running.popleft().result())
+        while True:
+            while len(trees) < count:
+                if deadline is not None and time.monotonic() > deadline:
+                    report.timed_out = True
+                    # Those not started are dropped; those started are waited for by the
+                    # shutdown anyway, so what they give is taken, in attempt order.
+                    for fut in running:
+                        fut.cancel()
+                    while running and not running[0].cancelled() and len(trees) < count:
+                        take(running.popleft().result())
+                    break
+                while len(running) < ahead and i < max_attempts:
+                    running.append(pool.submit(attempt, i))
+                    i += 1
+                if not running:
+                    break
+                take(running.popleft().result())
+            if not polishing or polished == len(trees):
                 break
-            while len(running) < ahead and i < max_attempts:
-                running.append(pool.submit(attempt, i))
-                i += 1
-            if not running:
+            polish_new()  # may drop trees: then sample on for their places
+            if len(trees) >= count or report.timed_out or (not running and i >= max_attempts):
                 break
-            take(running.popleft().result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # those not started are dropped
-    if trees and (llm is not None or (judge is not None and not drop_by_judge)):
-        t = time.perf_counter()
-        polish(trees, names_of, llm, judge, None if drop_by_judge else judge, usage,
-               workers=workers, deadline=deadline, progress=write_progress)
-        report.write_seconds = time.perf_counter() - t
     _count_llm(report, trees, usage)
     report.accepted = len(trees)
     report.scope = dict(sampler.scope)
@@ -264,6 +290,12 @@ def polish(trees: list[Tree], names_of: list[dict[str, list[str]]], llm: LLM | N
     else:
         for item in items:
             one(item)
+
+
+def needs_writer(tree: Tree) -> bool:
+    """Whether ``tree`` has a relation only the writer can state (Relation.stated)."""
+    return any(v.relation is not None and v.relation.stated == "writer"
+               for v in tree.vertices)
 
 
 def _count_llm(report: SynthReport, trees: list[Tree], usage: LLMUsage) -> None:

@@ -31,7 +31,7 @@ from graph.model import Rel
 from graph.schema import needs_fact_buckets
 from graph.summary import ROOT_MIN_DEGREE, GraphSummary, read_summary
 from synth.blur import EntityProfile, profile
-from synth.claims import claim_vp, obj_form, subj_form
+from synth.claims import claim_vp, obj_form, speaks_of, states_between, subj_form
 from synth.config import MAX_VERTICES, SHAPES, Rejected, SynthConfig
 from synth.counting import Counts, constraint_pred, relation_pred
 from synth.describe import noun_for
@@ -47,6 +47,7 @@ from synth.policy import (
     functional,
     holds,
     initials_allowed,
+    is_work,
     number_allowed,
     person_noun,
     tier,
@@ -182,6 +183,31 @@ def link_relation(direction: str, sentence: str | None, anchor: str | None, pare
         return None
     return Relation(str(Rel.LINKS_TO), direction, None, sentence, None,
                     subj_form(claim) if direction == "out" else obj_form(claim), claim)
+
+
+WRITER_OUT, WRITER_IN = "is tied to {}", "{c} is tied to {p}"
+"""What a template says of a link the writer states (never kept as the question: a tree
+whose writer fails is dropped)."""
+
+
+def writer_relation(direction: str, sentence: str | None, anchor: str | None, parent: str,
+                    child: str) -> Relation | None:
+    """A link whose sentence relates its two ends in words no pattern reads ("After the
+    war, [he] moved with his family to [Vienna]"): a relation the writer states from the
+    sentence. Only a sentence of MIN_WRITER_WORDS to MAX_WRITER_WORDS that names the anchor and
+    speaks of its page's subject (by name or pronoun, synth.claims.speaks_of)."""
+    subject = parent if direction == "out" else child
+    if not sentence or not anchor or anchor not in sentence \
+            or not MIN_WRITER_WORDS <= len(sentence.split()) <= MAX_WRITER_WORDS \
+            or not speaks_of(sentence, subject) or not states_between(sentence, subject, anchor):
+        return None
+    return Relation(str(Rel.LINKS_TO), direction, None, sentence, None,
+                    WRITER_OUT if direction == "out" else WRITER_IN, None, "writer")
+
+
+MIN_WRITER_WORDS, MAX_WRITER_WORDS = 6, 40
+"""A sentence the writer states a relation from: a statement, not a list item or a
+caption (fewer words), nor a paragraph's worth (more)."""
 
 
 def _card_noun(backend: GraphBackend, title: str, lang: str) -> str | None:
@@ -412,6 +438,10 @@ class Sampler:
                     relation = link_relation(direction, r["sentence"], r["anchor"], title,
                                              r["title"])
                     subject = title if direction == "out" else r["title"]
+                    if relation is None and self.config.writer_claims \
+                            and not is_work(self.noun_of(subject)):
+                        relation = writer_relation(direction, r["sentence"], r["anchor"],
+                                                   title, r["title"])
                     if relation is not None and not claim_fits(relation.claim,
                                                                self.noun_of(subject)):
                         continue  # "King Kong was on display in ...": a work's story

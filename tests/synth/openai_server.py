@@ -2,7 +2,8 @@
 judge (none can run here): it records every request it gets and answers the way a
 careful model would, from the prompt alone.
 
-- the writer's prompt: a question made of every clue's words, and those words per clue;
+- the writer's prompt: a question made of every clue's words, and those words per clue
+  (a relation to state from its sentence said as one: "shares a history with");
 - the judge's prompt (does the question state each clue?): every clue confirmed;
 - the difficulty judge's prompts: "Riga" (it does not know).
 
@@ -43,10 +44,19 @@ def _clues(prompt: str) -> list[tuple[str, str]]:
     return CLUE.findall(block)
 
 
-def reply_to(prompt: str) -> str:
+def _stated(words: str, states: bool) -> str:
+    """A clue the writer is to state from its sentence ("... is related to [E1] (say
+    how, ...)"): said as a relation (``states``), or echoed as it came (a writer that
+    did not do it)."""
+    if not states or "(say how" not in words:
+        return words
+    return words.split(" (say how", 1)[0].replace("is related to", "shares a history with")
+
+
+def reply_to(prompt: str, states: bool = True) -> str:
     """What this stand-in answers to a prompt."""
     role = role_of(prompt)
-    clues = _clues(prompt)
+    clues = [(cid, _stated(w, states)) for cid, w in _clues(prompt)]
     if role == "writer":
         question = "Which one is it: " + "; ".join(w for _, w in clues) + "?"
         return json.dumps({"question": question,
@@ -59,8 +69,9 @@ def reply_to(prompt: str) -> str:
 class Recorder:
     """What the server got: one entry per HTTP request."""
 
-    def __init__(self, fail_first: bool = False) -> None:
+    def __init__(self, fail_first: bool = False, states: bool = True) -> None:
         self.fail_first = fail_first
+        self.states = states
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
 
@@ -107,7 +118,7 @@ def _handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
                     rec.requests.append(entry)
                 self._send(503, {"error": {"message": "overloaded"}}, retry_after_ms="1")
                 return
-            text = reply_to(prompt)
+            text = reply_to(prompt, rec.states)
             usage = {"prompt_tokens": len(prompt.split()),
                      "completion_tokens": len(text.split())}
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
@@ -124,9 +135,11 @@ def _handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def openai_server(fail_first: bool = False, port: int = 0) -> Iterator[tuple[str, Recorder]]:
-    """The server in a thread on 127.0.0.1; yields its base URL and its recorder."""
-    rec = Recorder(fail_first)
+def openai_server(fail_first: bool = False, port: int = 0, states: bool = True
+                  ) -> Iterator[tuple[str, Recorder]]:
+    """The server in a thread on 127.0.0.1; yields its base URL and its recorder.
+    ``states=False``: a writer that echoes relations it was to state from a sentence."""
+    rec = Recorder(fail_first, states)
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(rec))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

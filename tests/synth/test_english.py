@@ -206,3 +206,36 @@ def test_clues_of_one_fact_are_said_once() -> None:
     assert _contradicts(countries, False, "en", "region")
     assert not _contradicts(Constraint(Kind.CATEGORY, {"name": "Capitals in Europe"},
                                        "is a capital in Europe"), False, "en", "city")
+
+
+def test_the_writer_states_relations_the_patterns_cannot_read(
+        schools: FalkorBackend) -> None:
+    """With a writer (a real OpenAI-compatible server on loopback), a link whose sentence
+    no pattern reads is a relation the writer states from it; a tree whose writer does
+    not state it is dropped and sampling goes on for its place; without a writer the
+    option is refused. The proof is the same either way."""
+    from hcsp.chat import make_chat
+    from synth.errors import SynthError
+    from synth.pipeline import needs_writer
+    from tests.synth.openai_server import openai_server
+
+    cfg = SynthConfig(vertices=5, writer_claims=True)
+    with pytest.raises(SynthError, match="no writer"):
+        synthesize(schools, cfg, count=1, seed=3)
+    with openai_server() as (url, rec):
+        trees, report = synthesize(schools, cfg, count=6, seed=3, workers=2,
+                                   llm=make_chat("openai:writer", url))
+    stated = [t for t in trees if needs_writer(t)]
+    assert len(trees) == 6 and stated, [t.question for t in trees]
+    for t in stated:
+        assert t.scores["writer"]["kept"] and "shares a history with" in t.question
+        assert t.checks["ok"] and t.solver["agreed"]
+        rel = next(v.relation for v in t.vertices if v.relation and v.relation.stated)
+        assert rel.sentence and rel.claim is None and rel.rel == "LINKS_TO"
+    assert len(rec.calls("writer")) == report.llm["writer"]["calls"] == 6
+    with openai_server(states=False) as (url, rec):
+        kept, dropped = synthesize(schools, cfg, count=6, seed=3, workers=2,
+                                   llm=make_chat("openai:writer", url))
+    assert dropped.rejected["writer_did_not_state"] >= len(stated)
+    assert len(kept) == 6 and not any(needs_writer(t) for t in kept)
+    assert len(rec.calls("writer")) == 6 + dropped.rejected["writer_did_not_state"]
