@@ -211,7 +211,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
         if d is not None:
             p.groups.append([Constraint(CATEGORY, {"name": name}, d.vp,
                                         {**page, "category": name})])
-    _named_links(links, title, p, page)
+    _named_links(links, title, p, page, noun_of)
     p.groups = [g for g in p.groups if g]
     if title[:1].isalpha() and len(title[0].upper()) == 1:  # not "ß" -> "SS"
         letter = title[0].upper()
@@ -277,11 +277,15 @@ def _contradicts(c: Constraint, person: bool, lang: str, noun: str | None = None
 
 
 def _named_links(links: LinkReader, title: str, p: EntityProfile,
-                 page: dict[str, Any]) -> None:
-    """Links whose sentence states a claim, to or from a named page."""
+                 page: dict[str, Any], noun_of: Callable[[str], str | None] | None) -> None:
+    """Links whose sentence states a claim, to or from a named page (``noun_of`` says
+    what a page is called: "The city ..." speaks of a city)."""
+    def noun(t: str, sentence: str | None) -> str | None:
+        return noun_of(t) if noun_of and sentence and sentence.startswith("The ") else None
+
     out = []
     for lk in links(title, "out"):
-        vp = claim_vp(lk["sentence"], lk["anchor"], title)
+        vp = claim_vp(lk["sentence"], lk["anchor"], title, noun(title, lk["sentence"]))
         if vp:
             out.append(Constraint(LINKS_TO_NAMED, {"title": lk["title"]},
                                   f"{vp} {lk['anchor']}",
@@ -291,7 +295,8 @@ def _named_links(links: LinkReader, title: str, p: EntityProfile,
     for lk in links(title, "in"):
         if NOT_A_THING.search(lk["title"]):
             continue  # "List of ... characters": its sentences are about others
-        vp = claim_vp(lk["sentence"], lk["anchor"], lk["title"])
+        vp = claim_vp(lk["sentence"], lk["anchor"], lk["title"],
+                      noun(lk["title"], lk["sentence"]))
         if vp:
             # "{p}": the entity described, the object of its own sentence
             # ("Kochi hosted the grave of {p}").

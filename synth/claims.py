@@ -24,6 +24,13 @@ not used.
     >>> claim_vp("Newmarket has a station on the Cambridge - Ipswich line.", "Cambridge",
     ...          "Newmarket") is None
     True
+    >>> claim_vp("It was in the 4th century that Christianity came.", "4th century", "Wales")
+    >>> claim_vp("The family lived in Washington in 1984.", "Washington", "Natalie Portman")
+    >>> claim_vp("The treaty was ratified by the League of Nations.", "League of Nations",
+    ...          "Treaty of Versailles")
+    'was ratified by the'
+    >>> claim_vp("The city lies on the Stour.", "Stour", "Canterbury", "city")
+    'lies on the'
 """
 
 from __future__ import annotations
@@ -68,13 +75,15 @@ MAX_WORDS = 7
 
 
 _THE_NOUN = re.compile(r"^The [a-z]+\b")
+_CLEFT = re.compile(r"^It (?:is|was) .{1,80}? (?:that|when|who) ")
 _NEXT_WORD = re.compile(r"^\s*([A-Za-z]+)")
 _LIST_ITEM = re.compile(r"^\s*,\s*[^,.;]{1,40}(?:,|\band\b|\bor\b)")
 _PAREN_HEAD = re.compile(r"^\s*\([^()]*\)")
 _APPOSITION = re.compile(r"^\s*,[^,]{1,60},")
 
 
-def _subject_len(left: str, subject: str, the_noun: bool = True) -> int:
+def _subject_len(left: str, subject: str, the_noun: bool = True,
+                 noun: str | None = None) -> int:
     """How many characters at the start of ``left`` name the subject (0: none): the
     longest of its title without a parenthesised tail, one of the title's capitalised
     words of 3 letters or more (either after a leading "The "), or a pronoun (at the
@@ -104,8 +113,15 @@ def _subject_len(left: str, subject: str, the_noun: bool = True) -> int:
         return skip
     if not the_noun:
         return 0
+    # "The <noun>" names the subject where the noun is what it is ("The treaty" on the
+    # Treaty of Versailles, "The city" on a city called so), not "The family" on a
+    # singer's page nor "The game" on a cartoon's.
     m = _THE_NOUN.match(left)
-    return m.end() if m else 0
+    if not m:
+        return 0
+    word = m.group(0)[4:].lower()
+    kinds = {w.lower() for w in bare.split(" ")} | {(noun or "").split(" ")[-1]}
+    return m.end() if word in kinds else 0
 
 
 def speaks_of(sentence: str, subject: str) -> bool:
@@ -148,12 +164,16 @@ _HEDGES = frozenset("suggested possibly perhaps probably reportedly allegedly ap
 
 
 @lru_cache(maxsize=1 << 16)
-def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | None:
-    """The verb phrase that ties ``subject`` to the linked ``anchor`` in ``sentence``,
-    or None when the sentence states no such simple relation. Kept for the most recent
-    links: the sampler asks it of each link twice (to walk on, and to describe)."""
+def claim_vp(sentence: str | None, anchor: str | None, subject: str,
+             noun: str | None = None) -> str | None:
+    """The verb phrase that ties ``subject`` (called ``noun``, where known) to the linked
+    ``anchor`` in ``sentence``, or None when the sentence states no such simple
+    relation. Kept for the most recent links: the sampler asks it of each link twice
+    (to walk on, and to describe)."""
     if not sentence or not anchor or len(anchor) < 2:
         return None
+    if _CLEFT.match(sentence):
+        return None  # "It was in the [4th century] that ...": "it" is no subject
     pos = sentence.find(anchor)
     if pos <= 0:
         return None
@@ -167,7 +187,7 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str) -> str | No
         return None  # part of a longer name: "a station on the [Cambridge] - Ipswich line"
     if _LIST_ITEM.match(right):
         return None  # one item of a list: "the cultivation of [animals], plants and fungi"
-    n = _subject_len(left, subject)
+    n = _subject_len(left, subject, noun=noun)
     if n == 0:
         return None
     rest = left[n:]

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 from hcsp.chat import ChatModel
 from synth.checks import leaks
 from synth.clues import Clue, tree_clues
+from synth.describe import with_article
 from synth.model import Tree
 from synth.render import missing_markers
 from synth.usage import LLMUsage
@@ -111,7 +112,8 @@ def writer_prompt(tree: Tree, names: dict[str, list[str]], clues: list[Clue]) ->
     template = PROMPT_FILE.read_text(encoding="utf-8")
     forbidden = sorted({n for ns in names.values() for n in ns if len(n) >= 3})
     return template.format(
-        answer_kind=f"a {tree.root.noun or 'thing'}", n_hidden=len(tree.entity_vertices()) - 1,
+        answer_kind=with_article(tree.root.noun or "thing"),
+        n_hidden=len(tree.entity_vertices()) - 1,
         clues=clue_lines(tree, clues), forbidden=", ".join(f'"{n}"' for n in forbidden))
 
 

@@ -25,9 +25,10 @@ NOT_A_THING = re.compile(
     r"Sarakstu?s?\b|(?:History|Geography|Economy|Politics|Culture|Demographics|"
     r"Military|Transport|Transportation|Communications|Religion|Music|Flag|Coat of arms|"
     r"Foreign relations|Government|Education|Tourism|Languages|Administrative divisions)"
-    r" of |\d{1,4}s?(?: BC| AD)?$)|/[a-z]{2,3}(?:-[a-z]+)?$", re.I)
-"""Pages about pages, overviews used as places, bare years, and translation subpages
-("X/fr"): not things in the world a question can be about."""
+    r" of |\d{1,4}s?(?: BC| AD)?$|\d{1,2}(?:st|nd|rd|th)[ -](?:century|millennium)"
+    r"(?: BC| AD)?$)|/[a-z]{2,3}(?:-[a-z]+)?$", re.I)
+"""Pages about pages, overviews used as places, bare years and centuries, and translation
+subpages ("X/fr"): not things in the world a question can be about."""
 
 BAD_NOUNS = frozenset(
     "infobox article page thing subject entity item name term word example part form type "

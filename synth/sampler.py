@@ -174,11 +174,12 @@ def fact_relation(book: PhraseBook, key: str, direction: str, text: str | None =
 
 
 def link_relation(direction: str, sentence: str | None, anchor: str | None, parent: str,
-                  child: str) -> Relation | None:
+                  child: str, noun: str | None = None) -> Relation | None:
     """A link as a claim from its sentence, which is on the page the link leaves from
-    (the parent's for "out", the child's for "in"); None where it states no claim."""
+    (the parent's for "out", the child's for "in"; ``noun``: what that page is called);
+    None where it states no claim."""
     subject = parent if direction == "out" else child
-    claim = claim_vp(sentence, anchor, subject)
+    claim = claim_vp(sentence, anchor, subject, noun)
     if claim is None:
         return None
     return Relation(str(Rel.LINKS_TO), direction, None, sentence, None,
@@ -435,9 +436,10 @@ class Sampler:
                         continue
                     relation = fact_relation(self.book, r["key"] or "", direction, r["text"])
                 else:
-                    relation = link_relation(direction, r["sentence"], r["anchor"], title,
-                                             r["title"])
                     subject = title if direction == "out" else r["title"]
+                    the = (r["sentence"] or "").startswith("The ")  # "The city lies ..."
+                    relation = link_relation(direction, r["sentence"], r["anchor"], title,
+                                             r["title"], self.noun_of(subject) if the else None)
                     if relation is None and self.config.writer_claims \
                             and not is_work(self.noun_of(subject)):
                         relation = writer_relation(direction, r["sentence"], r["anchor"],
