@@ -69,9 +69,9 @@ def create_model_app(chat: Any) -> FastAPI:
             return out, take_usage()
 
         text, used = await run_in_threadpool(run)
-        # A matched stop string is cut, as OpenAI does; with stops given and none matched
-        # the reply ran out of tokens (a natural end cannot be told apart: "length").
-        finish = "length" if stop else "stop"
+        # A matched stop string is cut, as OpenAI does; otherwise "length" when the model
+        # says it hit max_tokens (without a word from it: when stops were given)
+        finish = "length" if (used or {}).get("truncated", bool(stop)) else "stop"
         for s in stop:
             if text.endswith(s):
                 text, finish = text[: -len(s)], "stop"

@@ -14,11 +14,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from agent.format import CHAT_TEMPLATE, initial_messages
+from agent.format import initial_messages
 from train.config import HcspGRPOConfig, HcspSFTConfig, parse
 from train.data import read_sft
 from train.errors import TrainError
-from train.grpo import rollout_batch, rollout_episode, run_grpo
+from train.grpo import rollout_episode, run_grpo
 from train.model import check_disk, check_fits, disk_need
 from train.runcard import is_disk_full, train_and_save
 from train.sft import build_trainer, run_sft
@@ -179,39 +179,6 @@ def test_a_full_disk_mid_run_says_how_to_go_on(tmp_path: Path) -> None:
     assert is_disk_full(RuntimeError("Error while serializing: I/O error: No space left on "
                                      "device (os error 28)"))
     assert not is_disk_full(RuntimeError("CUDA out of memory"))
-
-
-def test_grpo_rollouts_mask_the_retrieved_text(smollm2: Any, index: Any) -> None:
-    from agent.loop import AgentConfig
-    from agent.refine import ExtractiveRefiner
-    from agent.tools import LocalSearch
-
-    questions = ["Which town in Kentucky was Abraham Lincoln born in?",
-                 "What is the capital of Latvia?"]
-    c = AgentConfig(max_turns=3, max_tokens=64)
-    tok = smollm2.tokenizer
-    # generated together (left-padded, lockstep turns, one search call) ...
-    eps = rollout_batch(smollm2.model, tok, questions, LocalSearch(index), ExtractiveRefiner(),
-                        c, temperature=0.0)
-    for question, ep in zip(questions, eps, strict=True):
-        ids, mask = ep["completion_ids"], ep["env_mask"]
-        assert len(ids) == len(mask) and ids[-1] == tok.convert_tokens_to_ids("<|im_end|>")
-        assert mask[-1] == 1
-        own = tok.decode([i for i, m in zip(ids, mask, strict=True) if m])
-        env = tok.decode([i for i, m in zip(ids, mask, strict=True) if not m])
-        assert "<information>" not in own
-        assert ep["prompt_ids"] == tok.apply_chat_template(
-            initial_messages(question), chat_template=CHAT_TEMPLATE, add_generation_prompt=True,
-            tokenize=True, return_dict=True)["input_ids"]
-        tool_turns = [o for o in ep["observations"] if o is not None]
-        assert env.count("<information>") == len(tool_turns) >= ep["n_searches"]
-        if ep["n_searches"]:
-            assert ep["retrieved_titles"]
-        assert ep["agent_turns"] and all(t in own for t in ep["agent_turns"])
-    assert sum(ep["n_searches"] for ep in eps) > 0  # the tool turn path ran
-    # ... are the episodes one at a time would give (greedy)
-    assert rollout_episode(smollm2.model, tok, questions[1], LocalSearch(index),
-                           ExtractiveRefiner(), c, temperature=0.0) == eps[1]
 
 
 def test_eval_and_a_grpo_rollout_see_the_same_turns(smollm2: Any, smollm2_path: str,
