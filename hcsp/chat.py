@@ -165,8 +165,13 @@ class OpenAIChat:
         if u is not None and getattr(u, "prompt_tokens", None) is not None:
             record_usage(u.prompt_tokens, getattr(u, "completion_tokens", None),
                          truncated=choice.finish_reason == "length")
-        # OpenAI-compatible servers drop the stop string; put the closing tag back.
-        if choice.finish_reason == "stop" and stop:
+        # OpenAI-compatible servers drop the stop string; put the closing tag back (the
+        # one a server names in "stop_reason", as vLLM does; None there: the model ended
+        # its turn itself, nothing to put back)
+        named = (choice.model_extra or {}).get("stop_reason", "?")
+        if choice.finish_reason == "stop" and named in stop:
+            text += named
+        elif choice.finish_reason == "stop" and stop and named == "?":
             opened = [(text.rfind(s.replace("</", "<")), s) for s in stop if s not in text]
             at, tag = max(opened, default=(-1, ""))
             if at >= 0:
