@@ -22,7 +22,8 @@ Its stop reasons:
   not run: nothing would read its results);
 - ``no_results``: it never answered, and no search it made found anything;
 - ``malformed``: ``max_malformed`` replies in a row had no well-formed action (each
-  one before that is answered with a format reminder).
+  one before that is answered with a format reminder); a reply cut at ``max_tokens``
+  before its action is one of them, marked ``truncated``.
 
 Drivers add their own for failures around it (agent.loop: ``model_error``,
 ``search_error``, ``error``) through :meth:`EpisodeState.stop`.
@@ -120,15 +121,20 @@ class EpisodeState:
         """The line closing a tool turn: a warning when the next reply is the last."""
         return LAST_TURN if len(self.turns) == self.config.max_turns - 1 else ""
 
-    def reply(self, text: str) -> Turn:
+    def reply(self, text: str, truncated: bool = False) -> Turn:
         """Take the policy's next reply: parse it, keep it and decide what follows: the
         end (an answer, one malformed reply too many, the last turn), a format reminder,
-        or a search for the driver to run (:attr:`queries`)."""
+        or a search for the driver to run (:attr:`queries`). ``truncated``: the reply hit
+        the token limit (``max_tokens``) before it ended; it is kept as it is, and without
+        an action it is malformed, its reminder saying so."""
         if self.done or self.queries:
             raise AgentError("the episode is not waiting for a reply "
                              f"({self.stop_reason or 'a search is waiting for its results'})")
         c = self.config
         turn = parse_turn(text, c.max_queries)
+        if truncated and turn.action == "malformed":
+            turn.truncated = True
+            turn.error = f"the reply reached the limit of {c.max_tokens} tokens before its action"
         self.turns.append(turn)
         self.observations.append(None)
         self.messages.append({"role": "assistant", "content": turn.text})

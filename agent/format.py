@@ -89,6 +89,7 @@ class Turn:
     queries: list[str] = field(default_factory=list)
     answer: str | None = None
     error: str | None = None  # why a reply is malformed, or what was dropped
+    truncated: bool = False   # the reply hit the token limit before it ended
 
 
 def cut_reply(text: str) -> str:
@@ -98,11 +99,22 @@ def cut_reply(text: str) -> str:
     >>> cut_reply("<think>x</think><search>a</search><information>made up")
     '<think>x</think><search>a</search>'
     """
+    at = cut_point(text)
+    return (text if at is None else text[:at]).strip()
+
+
+def cut_point(text: str) -> int | None:
+    """Where :func:`cut_reply` cuts a reply: after its first action, or before results it
+    made up; None when it has neither (no action: malformed, or cut at the token limit).
+
+    >>> cut_point("<think>x</think><answer>A</answer> and more"), cut_point("<think>x")
+    (34, None)
+    """
     ends = [i + len(s) for s in STOPS if (i := text.find(s)) >= 0]
     fake = text.find("<information>")
     if fake >= 0:
         ends.append(fake)
-    return (text[:min(ends)] if ends else text).strip()
+    return min(ends) if ends else None
 
 
 def parse_turn(text: str, max_queries: int = 3) -> Turn:

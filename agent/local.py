@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.format import CHAT_TEMPLATE
+from agent.format import CHAT_TEMPLATE, cut_point
 from hcsp.chat import Message, ModelError, record_usage, register_chat
 from hcsp.settings import get_settings
 
@@ -141,8 +141,22 @@ class TransformersChat:
                 out = self.model.generate(ids, attention_mask=torch.ones_like(ids), **kw)
             except (RuntimeError, ValueError) as e:  # out of memory, context too long
                 raise ModelError(f"{self.name} failed: {e}") from e
-        record_usage(int(ids.shape[1]), int(out.shape[1] - ids.shape[1]))
-        return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+        new = out[0, ids.shape[1]:].tolist()
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        # cut at the limit: all its tokens spent, no end of turn, no action (stop string)
+        truncated = (len(new) >= kw["max_new_tokens"] and new[-1] not in
+                     end_tokens(self.model, self.tokenizer) and cut_point(text) is None)
+        record_usage(int(ids.shape[1]), len(new), truncated=truncated)
+        return text
+
+
+def end_tokens(model: Any, tok: Any) -> set[int]:
+    """The ids that end a turn: the model's eos, the tokenizer's and the chat template's
+    ``<|im_end|>`` (a model whose eos is another token would otherwise run past it into
+    a made-up next turn)."""
+    ends = model.generation_config.eos_token_id
+    im_end = tok.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tok.get_vocab() else None
+    return {*(ends if isinstance(ends, list) else [ends]), tok.eos_token_id, im_end} - {None}
 
 
 def _transformers_chat(path: str | None, _base_url: str | None) -> TransformersChat:

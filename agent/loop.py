@@ -23,7 +23,7 @@ from agent.questions import Question
 from agent.refine import Refiner
 from agent.tools import SearchError, SearchTool
 from hcsp.answers import accepts, exact_match
-from hcsp.chat import ChatModel, ModelError
+from hcsp.chat import ChatModel, ModelError, take_usage
 
 __all__ = ["RETRYABLE", "Agent", "AgentConfig", "Episode"]
 
@@ -69,11 +69,14 @@ class Episode:
         while not st.done:
             t_turn = time.perf_counter()
             i = len(st.turns)
+            take_usage()  # drop anything an earlier call on this thread left
             reply = a.policy.complete(st.messages, max_tokens=c.max_tokens, stop=STOPS,
                                       temperature=c.temperature, seed=self.seed * 1000 + i)
-            turn = st.reply(reply)
+            truncated = bool((take_usage() or {}).get("truncated"))
+            turn = st.reply(reply, truncated=truncated)
             rec: dict[str, Any] = {"turn": i, "reply": reply, "action": turn.action,
-                                   "think": turn.think, "error": turn.error}
+                                   "think": turn.think, "error": turn.error,
+                                   "truncated": turn.truncated}
             self.turns.append(rec)
             if turn.action == "answer":
                 rec["answer"] = turn.answer

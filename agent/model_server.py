@@ -69,16 +69,17 @@ def create_model_app(chat: Any) -> FastAPI:
             return out, take_usage()
 
         text, used = await run_in_threadpool(run)
-        # A matched stop string is cut, as OpenAI does; with stops given and none matched
-        # the reply ran out of tokens (a natural end cannot be told apart: "length").
-        finish = "length" if stop else "stop"
+        # A matched stop string is cut, as OpenAI does, and named in "stop_reason", as vLLM
+        # does (None: the model ended its turn); "length" when it hit max_tokens
+        finish = "length" if (used or {}).get("truncated", bool(stop)) else "stop"
+        matched = None
         for s in stop:
             if text.endswith(s):
-                text, finish = text[: -len(s)], "stop"
+                text, finish, matched = text[: -len(s)], "stop", s
                 break
         return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion",
                 "created": int(time.time()), "model": req.model,
-                "choices": [{"index": 0, "finish_reason": finish,
+                "choices": [{"index": 0, "finish_reason": finish, "stop_reason": matched,
                              "message": {"role": "assistant", "content": text}}],
                 "usage": _usage(used)}
 

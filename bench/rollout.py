@@ -28,8 +28,8 @@ from agent.loop import AgentConfig  # noqa: E402
 from agent.refine import ExtractiveRefiner  # noqa: E402
 from agent.search import SearchIndex, build_index  # noqa: E402
 from agent.tools import LocalSearch  # noqa: E402
-from train.grpo import rollout_batch  # noqa: E402
 from train.model import load_for_training  # noqa: E402
+from train.rollout import rollout_batch  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "wiki"
 QUESTIONS = ["In which Kentucky town was Abraham Lincoln born?",

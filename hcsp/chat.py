@@ -46,9 +46,13 @@ class ChatModel(Protocol):
 _usage = threading.local()
 
 
-def record_usage(input_tokens: int | None, output_tokens: int | None) -> None:
-    """Adapters call this after each completion with the tokens the server reported."""
+def record_usage(input_tokens: int | None, output_tokens: int | None,
+                 truncated: bool | None = None) -> None:
+    """Adapters call this after each completion with the tokens the server reported and,
+    where known, whether the reply was cut at ``max_tokens`` (``truncated``)."""
     _usage.last = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    if truncated is not None:
+        _usage.last["truncated"] = truncated
 
 
 def count_request(_request: object = None) -> None:
@@ -179,9 +183,15 @@ class OpenAIChat:
         text = choice.message.content or ""
         u = getattr(resp, "usage", None)
         if u is not None and getattr(u, "prompt_tokens", None) is not None:
-            record_usage(u.prompt_tokens, getattr(u, "completion_tokens", None))
-        # OpenAI-compatible servers drop the stop string; put the closing tag back.
-        if choice.finish_reason == "stop" and stop:
+            record_usage(u.prompt_tokens, getattr(u, "completion_tokens", None),
+                         truncated=choice.finish_reason == "length")
+        # OpenAI-compatible servers drop the stop string; put the closing tag back (the
+        # one a server names in "stop_reason", as vLLM does; None there: the model ended
+        # its turn itself, nothing to put back)
+        named = (choice.model_extra or {}).get("stop_reason", "?")
+        if choice.finish_reason == "stop" and named in stop:
+            text += named
+        elif choice.finish_reason == "stop" and stop and named == "?":
             opened = [(text.rfind(s.replace("</", "<")), s) for s in stop if s not in text]
             at, tag = max(opened, default=(-1, ""))
             if at >= 0:

@@ -110,6 +110,10 @@ class HcspGRPOConfig(_RunFields, GRPOConfig):
     agent_batch_size: int = field(default=0, metadata={
         "help": "Rollouts that generate together in one call (0: all of a generation batch; "
                 "lower it when generation runs out of memory)."})
+    rollout_failure_limit: float = field(default=0.5, metadata={
+        "help": "Stop the run when more than this share of its rollouts so far failed around "
+                "the policy (a chat template that rewrites the conversation, a search tool "
+                "error); each failed rollout ends alone with reward 0 and no loss."})
     rewards: list[str] = field(default_factory=lambda: [
         "hcsp_reward", "format_reward", "answer_reward", "format_fraction_reward",
         "evidence_reward"], metadata={"help": "Reward functions, all logged: names from "
@@ -127,6 +131,10 @@ class HcspGRPOConfig(_RunFields, GRPOConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.agent_config()  # a bad agent_* value stops the parse, before any work
+        if not 0 <= self.rollout_failure_limit <= 1:
+            raise TrainError(f"rollout_failure_limit is a share, from 0 to 1, not "
+                             f"{self.rollout_failure_limit}",
+                             hint="0.5 stops a run where most rollouts fail")
         if self.agent_batch_size < 0:
             raise TrainError(f"agent_batch_size must be at least 0, not {self.agent_batch_size}",
                              hint="0 generates a whole batch of rollouts together")
