@@ -128,6 +128,9 @@ def parse_reply(text: str) -> WrittenQuestion | None:
         return None
 
 
+_LABEL = re.compile(r"\[E\d+\]")
+
+
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip().lower()
 
@@ -143,6 +146,8 @@ def problems(tree: Tree, written: WrittenQuestion, names: dict[str, list[str]],
     absent = [cid for cid, w in got.items() if _norm(w) not in _norm(q)]
     if absent:
         return f"words for {absent[0]} not in the question"
+    if _LABEL.search(q):
+        return "left a label ([E1]) in the question"
     missed = unstated(clues, got)
     if missed:
         return f"did not state clue {missed} from its sentence"

@@ -45,9 +45,11 @@ def _clues(prompt: str) -> list[tuple[str, str]]:
 
 
 def _stated(words: str, states: bool) -> str:
-    """A clue the writer is to state from its sentence ("... is related to [E1] (say
-    how, ...)"): said as a relation (``states``), or echoed as it came (a writer that
-    did not do it)."""
+    """A clue's words as the question says them: another hidden thing by its kind ("[E1]
+    (city)" -> "a city"); a clue the writer is to state from its sentence ("... is
+    related to [E1] (say how, ...)") said as a relation (``states``), or echoed as it
+    came (a writer that did not do it)."""
+    words = re.sub(r"\[E\d+\] \(([^)]*)\)", r"a \1", words)
     if not states or "(say how" not in words:
         return words
     return words.split(" (say how", 1)[0].replace("is related to", "shares a history with")
