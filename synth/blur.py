@@ -229,6 +229,7 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
     # from a topic category the page is filed under) is no clue.
     p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang, p.noun)
                 and (g[0].kind != FACT_NAMED or holds(g[0].params["key"], p.person, p.noun))
+                and not _repeats_noun(g[0], p.noun)
                 and _claim_ok(g[0], p.noun, noun_of)]
     return p
 
@@ -261,6 +262,20 @@ def _order_places(groups: list[list[Constraint]],
         if len(set(ranks)) == len(ranks) and min(ranks) >= 0:
             for c, r in zip(same, ranks, strict=True):
                 c.provenance["at"] = r
+
+
+def _repeats_noun(c: Constraint, noun: str | None) -> bool:
+    """A named value that only repeats what the entity is called: a mathematician's
+    field "Mathematics", a philosopher's interest "Philosophy".
+
+    >>> _repeats_noun(Constraint(FACT_NAMED, {"key": "field", "title": "Mathematics"}, ""),
+    ...               "mathematician")
+    True
+    """
+    if c.kind != FACT_NAMED or not noun:
+        return False
+    value, head = c.params["title"].lower(), noun.split(" ")[-1]
+    return value == head or (" " not in value and len(value) >= 5 and value[:5] == head[:5])
 
 
 def _contradicts(c: Constraint, person: bool, lang: str, noun: str | None = None) -> bool:

@@ -189,7 +189,8 @@ def fits(key: str | None, noun: str | None, person: bool = False) -> bool:
 
 
 WORK_NOUNS = frozenset(
-    "film novel play opera book series television series video game game song album poem "
+    "work literary work film novel play opera book series television series video game game "
+    "song album poem "
     "cartoon comic musical ballet symphony painting sculpture story short story epic "
     "programme program show sitcom documentary saga".split())
 WORK_CLAIMS = re.compile(
