@@ -41,6 +41,9 @@ class RelationPhrase:
     subj: str
     obj: str
     book: bool = True
+    hidden: str | None = None
+    """``subj`` where the value is hidden ("works in {o}" where "is in the {o} industry"
+    would wrap a description); None: ``subj``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,7 @@ class PhraseBook:
         self.english = english
         """Whether keys it lacks get the English fallback (an English wiki's keys)."""
         self.skip = frozenset(data.get("skip", {}).get("keys", ()))
-        self.relations = {k: RelationPhrase(v["subj"], v["obj"])
+        self.relations = {k: RelationPhrase(v["subj"], v["obj"], hidden=v.get("hidden"))
                           for k, v in data.get("relations", {}).items()}
         self.facts = {k: FactPhrase(v.get("year"), v.get("month"), v.get("number"),
                                     v.get("unit"), count=bool(v.get("count")))

@@ -179,9 +179,17 @@ def preposition(phrase: str, noun: str | None) -> str:
     return phrase.replace(" in {}", " on {}").replace(" in {p}", " on {p}")
 
 
+AWARD_KEYS = frozenset("awards award honours honors prizes prize medals".split())
+AWARD_NOUNS = frozenset("award prize medal order trophy honour honor decoration title "
+                        "fellowship cup".split())
+
+
 def fits(key: str | None, noun: str | None, person: bool = False) -> bool:
     """Whether an entity called ``noun`` (``person``: a person) can be the value of
-    infobox ``key``: a birthplace is a place, a father a person, a publisher no city."""
+    infobox ``key``: a birthplace is a place, a father a person, a publisher no city,
+    an award an award (not "Basketball" in a player's list of honours)."""
+    if key in AWARD_KEYS:
+        return (noun or "").split(" ")[-1] in AWARD_NOUNS
     if key in PLACE_KEYS:
         return is_place(noun)
     if key in PERSON_KEYS:

@@ -158,7 +158,9 @@ def fact_relation(book: PhraseBook, key: str, direction: str, text: str | None =
     if words is None:
         return None
     if direction == "out":
-        if words.subj.startswith("has {o} as ") and words.obj.startswith("is "):
+        if words.hidden:
+            phrase = words.hidden.replace("{o}", "{}")
+        elif words.subj.startswith("has {o} as ") and words.obj.startswith("is "):
             phrase = "{c} " + words.obj.replace("{s}", "{p}")
         else:
             phrase = words.subj.replace("{o}", "{}")
