@@ -78,8 +78,16 @@ class SynthConfig:
 
 
 class Rejected(Exception):
-    """A candidate tree failed; ``reason`` is counted."""
+    """A candidate tree failed; ``reason`` is counted. ``sketch``: its walk's
+    synth.policy.Sketch, where the walk was done before it failed (variety judges it
+    first)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", sketch: object | None = None) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        self.sketch = sketch
+
+
+SKIPPED = "skipped"
+"""A walk a sampling thread did not build on, guessing that variety turns it away; the
+run decides in attempt order, and builds it then if it does not (synth.pipeline)."""

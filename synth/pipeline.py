@@ -28,12 +28,12 @@ from typing import Any
 
 from graph.backend import GraphBackend
 from synth.checks import check_tree, hidden_names, leaks
-from synth.config import Rejected, SynthConfig
+from synth.config import SKIPPED, Rejected, SynthConfig
 from synth.counting import Counts
 from synth.errors import SynthError
 from synth.llm import LLM, write_question
 from synth.model import Tree
-from synth.policy import Variety
+from synth.policy import Sketch, Variety
 from synth.quality import score, verdict
 from synth.render import template_question
 from synth.sampler import Sampler
@@ -81,8 +81,9 @@ class SynthReport:
 _AHEAD = 4
 """Attempts in flight per worker thread (synthesize)."""
 
-_Result = tuple[Tree | None, str | None, float, dict[str, list[str]]]
-"""An attempt's tree (None if rejected), why not, its seconds, its hidden names."""
+_Result = tuple[Tree | None, str | None, float, dict[str, list[str]], Sketch | None, int]
+"""An attempt's tree (None if rejected), why not, its seconds, its hidden names, its
+walk's Sketch (where the walk was done), and its number."""
 
 
 class _InPlace:
@@ -153,14 +154,23 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     # The checks' own counts, apart from the sampler's: they query, never look up.
     checker = Counts(backend, config.cap, sampler.summary, lookup=False)
 
-    def attempt(i: int) -> _Result:
+    def attempt(i: int, guess: bool = True) -> _Result:
+        """Attempt ``i``; with ``guess``, a walk that variety looks set to turn away (or
+        whose answer is taken) is not built on: the run decides in attempt order
+        (take), and builds it then if it was wrong. Variety turned away a fifth of the
+        trees built on the 1M synthetic graph before this."""
         t = time.perf_counter()
+        sketch = None
         try:
-            tree = sampler.sample(attempt_seed(seed, i))
+            tree = sampler.sample(attempt_seed(seed, i), skip=skip if guess else None)
+            sketch = Sketch.of_tree(tree)
             names = finish(backend, tree, config, checker)
         except Rejected as r:
-            return None, r.reason, time.perf_counter() - t, {}
-        return tree, None, time.perf_counter() - t, names
+            return None, r.reason, time.perf_counter() - t, {}, r.sketch or sketch, i
+        return tree, None, time.perf_counter() - t, names, sketch, i
+
+    def skip(sketch: Sketch) -> bool:
+        return sketch.answer in seen or variety.would_turn_away(sketch) is not None
 
     # Attempts run ahead of the one taken next, a few per worker, so that a slow one
     # holds up only its own place. A fixed window of 2 per worker waited for its
@@ -173,12 +183,18 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
     running: deque[Future] = deque()
 
     def take(result: _Result) -> None:
-        tree, reason, sec, names = result
+        tree, reason, sec, names, sketch, i = result
         report.attempts += 1
-        if tree is not None and tree.answer in seen:
-            tree, reason = None, "duplicate_answer"
-        if tree is not None and (why := variety.why_not(tree)):
-            tree, reason = None, why  # a run's root nouns and relations stay varied
+        if sketch is not None:  # the walk was done: its answer and variety first
+            if sketch.answer in seen:
+                tree, reason = None, "duplicate_answer"
+            elif why := variety.why_not(sketch):
+                tree, reason = None, why  # a run's root nouns and relations stay varied
+            elif reason == SKIPPED:  # the thread's guess was wrong: build it now
+                tree, reason, more, names, _, _ = attempt(i, guess=False)
+                sec += more
+        if tree is not None and variety.initials_full(tree):
+            tree, reason = None, "initials_quota"
         if tree is not None and judge is not None and drop_by_judge:
             # Here, on the template question, so that which trees a seed gives does not
             # depend on the writer; one by one, since each decides what is kept.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from graph.constraints import Kind
 from graph.model import Rel
@@ -300,15 +301,36 @@ def relation_key(rel: Relation) -> str:
     return f"fact:{rel.key}" if rel.key else f"claim:{rel.claim or 'link'}"
 
 
+@dataclass(frozen=True)
+class Sketch:
+    """What variety judges of a tree, known once its walk is done (before it is blurred
+    and proven): the answer, what the answer is called, and its relations' keys."""
+
+    answer: str
+    noun: str | None
+    keys: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, answer: str, noun: str | None, relations: list[Relation]) -> Sketch:
+        return cls(answer, noun, tuple(sorted(Counter(relation_key(r)
+                                                      for r in relations).items())))
+
+    @classmethod
+    def of_tree(cls, tree: Tree) -> Sketch:
+        return cls.of(tree.answer, tree.root.noun,
+                      [v.relation for v in tree.vertices if v.relation is not None])
+
+
 def _has_initial(tree: Tree) -> bool:
     return any(v.constraint is not None and v.constraint.kind == Kind.TITLE_INITIAL
                for v in tree.vertices)
 
 
 class Variety:
-    """Keeps a run varied: a tree whose root noun, or one of whose relation keys, would
-    go above MAX_SHARE of the ``count`` trees asked for is turned away, and so is a
-    tree with a name's initial past one in ten (INITIAL_RATE)."""
+    """Keeps a run varied: a walk whose root noun, or one of whose relation keys, would
+    go above MAX_SHARE of the ``count`` trees asked for is turned away before its tree
+    is built (``why_not``, on its Sketch), and so is a built tree with a name's initial
+    past one in ten (INITIAL_RATE, ``initials_full``)."""
 
     def __init__(self, count: int) -> None:
         self.active = count >= DIVERSITY_FROM
@@ -318,40 +340,42 @@ class Variety:
         self.initials = 0
         self.turned_away = 0
         self.budget = max(1, int(count * MAX_SHARE))
-        """Variety turns away at most this many candidates a run: a graph of few kinds
-        (a synthetic one, a narrow popularity band) then gives what it has."""
+        """Variety turns away at most this many walks a run: a graph of few kinds (a
+        synthetic one, a narrow popularity band) then gives what it has."""
         self.nouns: Counter[str] = Counter()
         self.keys: Counter[str] = Counter()
         self.relations = 0
 
-    def why_not(self, tree: Tree) -> str | None:
-        """The reason to turn ``tree`` away, or None (then call ``take``)."""
-        if _has_initial(tree) and self.initials + 1 > self.initials_cap:
-            return "initials_quota"
-        if not self.active or self.turned_away >= self.budget:
-            return None
-        why = self._over(tree)
+    def why_not(self, sketch: Sketch) -> str | None:
+        """The reason to turn a walk away, or None; counted against the budget."""
+        why = self.would_turn_away(sketch)
         self.turned_away += why is not None
         return why
 
-    def _over(self, tree: Tree) -> str | None:
-        if self.nouns[tree.root.noun or ""] + 1 > self.cap:
+    def would_turn_away(self, sketch: Sketch) -> str | None:
+        """``why_not`` without counting it (a sampling thread's guess: the run decides
+        in attempt order)."""
+        if not self.active or self.turned_away >= self.budget:
+            return None
+        if self.nouns[sketch.noun or ""] + 1 > self.cap:
             return "variety_noun"
-        keys = Counter(relation_key(v.relation) for v in tree.vertices
-                       if v.relation is not None)
-        total = self.relations + sum(keys.values())
+        total = self.relations + sum(n for _, n in sketch.keys)
         # A key's share is judged once there are enough relations to share out.
         limit = max(self.cap, int(total * MAX_SHARE))
-        if any(self.keys[k] + n > limit for k, n in keys.items()):
+        if any(self.keys[k] + n > limit for k, n in sketch.keys):
             return "variety_relation"
         return None
+
+    def initials_full(self, tree: Tree) -> bool:
+        """Whether ``tree`` uses a name's initial past the run's quota."""
+        return _has_initial(tree) and self.initials + 1 > self.initials_cap
 
     def take(self, tree: Tree) -> None:
         self.initials += _has_initial(tree)
         if not self.active:
             return
-        self.nouns[tree.root.noun or ""] += 1
-        for v in tree.vertices:
-            if v.relation is not None:
-                self.keys[relation_key(v.relation)] += 1
-                self.relations += 1
+        sketch = Sketch.of_tree(tree)
+        self.nouns[sketch.noun or ""] += 1
+        for k, n in sketch.keys:
+            self.keys[k] += n
+            self.relations += n

@@ -32,7 +32,7 @@ from graph.schema import needs_fact_buckets
 from graph.summary import ROOT_MIN_DEGREE, GraphSummary, read_summary
 from synth.blur import EntityProfile, profile
 from synth.claims import claim_vp, obj_form, speaks_of, states_between, subj_form
-from synth.config import MAX_VERTICES, SHAPES, Rejected, SynthConfig
+from synth.config import MAX_VERTICES, SHAPES, SKIPPED, Rejected, SynthConfig
 from synth.counting import Counts, constraint_pred, relation_pred
 from synth.describe import noun_for
 from synth.errors import SynthError
@@ -41,6 +41,7 @@ from synth.names import too_close
 from synth.phrasebook import PhraseBook
 from synth.policy import (
     NOT_A_THING,
+    Sketch,
     claim_fits,
     findable_default,
     fits,
@@ -494,8 +495,10 @@ class Sampler:
             or fits(o[0].key, self.profile(o[1]).noun, self.profile(o[1]).person))), None)
 
     # -- one tree ----------------------------------------------------------------------------
-    def sample(self, seed: int) -> Tree:
-        """Build one tree from ``seed`` or raise Rejected with the reason."""
+    def sample(self, seed: int, skip: Callable[[Sketch], bool] | None = None) -> Tree:
+        """Build one tree from ``seed`` or raise Rejected with the reason (and, once the
+        walk is done, its Sketch). ``skip``: asked of the walk's Sketch before the tree is
+        blurred and proven; True stops there (Rejected SKIPPED)."""
         cfg = self.config
         rng = random.Random(seed)
         root = self.pick_root(rng)
@@ -527,15 +530,23 @@ class Sampler:
             used.add(title)
             attach = v.id if cfg.shape == "deep" else 0
         tree = Tree(seed=seed, vertices=verts, shape=cfg.shape)
-        self._blur(tree, rng)
-        if tree.n_vertices != cfg.vertices:
-            raise Rejected("wrong_size", f"{tree.n_vertices} != {cfg.vertices}")
-        for v in tree.vertices:
-            if v.kind == "entity":
-                prof = self.profile(v.entity or "")
-                if not prof.noun:
-                    raise Rejected("no_noun", f"no kind of thing to call {v.entity}")
-                v.noun, v.person = prof.noun, prof.person
+        sketch = Sketch.of(root, self.profile(root).noun,
+                           [v.relation for v in verts if v.relation is not None])
+        if skip is not None and skip(sketch):
+            raise Rejected(SKIPPED, sketch=sketch)
+        try:
+            self._blur(tree, rng)
+            if tree.n_vertices != cfg.vertices:
+                raise Rejected("wrong_size", f"{tree.n_vertices} != {cfg.vertices}")
+            for v in tree.vertices:
+                if v.kind == "entity":
+                    prof = self.profile(v.entity or "")
+                    if not prof.noun:
+                        raise Rejected("no_noun", f"no kind of thing to call {v.entity}")
+                    v.noun, v.person = prof.noun, prof.person
+        except Rejected as r:
+            r.sketch = sketch
+            raise
         tree.vertices.sort(key=lambda v: v.id)
         tree.scope = dict(self.scope)
         tree.graph_fingerprint = self.fingerprint

@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -458,11 +459,11 @@ def test_parallel_attempts_stop_when_enough_are_taken(ltg: FalkorBackend) -> Non
     release = threading.Event()
     real = sampler.sample
 
-    def sample(s: int) -> Tree:
+    def sample(s: int, **kw: Any) -> Tree:
         started.append(s)
         if s != first:
             release.wait(10)
-        return real(s)
+        return real(s, **kw)
 
     sampler.sample = sample  # type: ignore[method-assign]
     # The held attempts go on half a second after attempt 0 was taken (by then the
@@ -487,10 +488,10 @@ def test_attempts_running_at_the_deadline_are_taken(ltg: FalkorBackend) -> None:
     real = sampler.sample
     deadline = time.monotonic() + 0.3
 
-    def sample(s: int) -> Tree:
+    def sample(s: int, **kw: Any) -> Tree:
         started.append(s)
         time.sleep(max(0.0, deadline + 0.2 - time.monotonic()))  # ends past the deadline
-        return real(s)
+        return real(s, **kw)
 
     sampler.sample = sample  # type: ignore[method-assign]
     trees, report = synthesize(ltg, cfg, count=50, seed=2, workers=2, sampler=sampler,
