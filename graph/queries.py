@@ -179,6 +179,12 @@ RETURN e.description AS description, e.infobox AS infobox, facts, entity_facts,
        categories
 """
 
+# CARD_OF for many entities in one round trip (graph.store.cards).
+CARDS_OF = ("UNWIND $titles AS title\n" + CARD_OF.strip()
+            .replace("{title: $title}", "{title: title}")
+            .replace("RETURN e.description AS", "RETURN e.title AS title, e.description AS")
+            + "\n")
+
 
 # -- research trees: sampling walks ----------------------------------------------------
 _ELIGIBLE_ANY = ("e.stub = false AND e.disambiguation = false AND e.n_facts + e.out_links "

@@ -219,9 +219,17 @@ def card(backend: GraphBackend, title: str) -> Card | None:
     and categories give: their ORDER BY, ties broken alike), or None where there is no
     such entity."""
     rows = backend.read(Q.CARD_OF, {"title": title})
-    if not rows:
-        return None
-    r = rows[0]
+    return _card(rows[0]) if rows else None
+
+
+def cards(backend: GraphBackend, titles: list[str]) -> dict[str, Card]:
+    """:func:`card` of each of ``titles`` (those that exist), in one round trip."""
+    if not titles:
+        return {}
+    return {r["title"]: _card(r) for r in backend.read(Q.CARDS_OF, {"titles": titles})}
+
+
+def _card(r: dict[str, Any]) -> Card:
     facts = sorted((f for f in r["facts"] if f["key"] is not None),
                    key=lambda f: _ascending(f["key"], f["text"], f["kind"], f["raw"], f["num"],
                                              f["num_hi"], f["unit"], f["date"]))

@@ -162,11 +162,13 @@ LinkReader = Callable[[str, str], list[store.Neighbour]]
 
 def profile(backend: GraphBackend, title: str, lang: str = "en",
             book: PhraseBook | None = None, links: LinkReader | None = None,
-            noun_of: Callable[[str], str | None] | None = None) -> EntityProfile:
+            noun_of: Callable[[str], str | None] | None = None,
+            nouns_of: Callable[[list[str]], None] | None = None) -> EntityProfile:
     """Read an entity's facts, categories and claimed links and blur each. ``links``
     reads its links where the caller keeps them already (the sampler reads the same
     rows to walk on); ``noun_of`` says what another page is called (the subject of a
-    claim on that page must be something whose sentences speak of the world)."""
+    claim on that page must be something whose sentences speak of the world), and
+    ``nouns_of`` reads many at once first."""
     book = book or PhraseBook.default()
     links = links or (lambda t, d: store.neighbours(backend, t, Rel.LINKS_TO, d))
     p = EntityProfile(title)
@@ -225,6 +227,9 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
         any(k.startswith(_PERSON_KEYS) for k in p.fact_keys) or "Living people" in categories))
     if p.noun is None and p.person:
         p.noun = "person"
+    if nouns_of is not None:  # the pages of claims about it, read at once (_claim_ok)
+        nouns_of([g[0].params["title"] for g in p.groups
+                  if g and g[0].kind == LINKED_FROM_NAMED])
     # A description that contradicts what the entity is ("is a cartoon" for a producer,
     # from a topic category the page is filed under) is no clue.
     p.groups = [g for g in p.groups if not _contradicts(g[0], p.person, lang, p.noun)

@@ -215,8 +215,9 @@ MIN_WRITER_WORDS, MAX_WRITER_WORDS = 6, 40
 caption (fewer words), nor a paragraph's worth (more)."""
 
 
-def _card_noun(backend: GraphBackend, title: str, lang: str) -> str | None:
-    card = store.card(backend, title)
+def _card_noun(backend: GraphBackend, title: str, lang: str,
+               card: store.Card | None = None) -> str | None:
+    card = card or store.card(backend, title)
     if card is None:
         return None
     keys = [f["key"] for f in card["facts"]] + [f["key"] for f in card["entity_facts"]]
@@ -396,7 +397,20 @@ class Sampler:
 
     def profile(self, title: str) -> EntityProfile:
         return self._profiles.get(title, lambda: profile(
-            self.backend, title, self.lang, self.book, self._links_of, self.noun_of))
+            self.backend, title, self.lang, self.book, self._links_of, self.noun_of,
+            self.nouns_of))
+
+    def nouns_of(self, titles: list[str]) -> None:
+        """Read what each of ``titles`` is called, those not known yet, in one query
+        (noun_of then finds them)."""
+        need = sorted({t for t in titles if self._profiles.peek(t) is None
+                       and self._nouns.peek(t) is None})
+        if not need:
+            return
+        cards = store.cards(self.backend, need)
+        for t in need:
+            if t in cards:
+                self._nouns.get(t, lambda t=t: _card_noun(self.backend, t, self.lang, cards[t]))
 
     def noun_of(self, title: str) -> str | None:
         """What ``title`` is called, from its card alone (no profile: that would read
