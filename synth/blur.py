@@ -199,10 +199,9 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
         if ef["target"].lower() in (genre, (genre or "") + "s"):
             continue  # "a novel that belongs to the genre Novel"
         prov = {**page, "key": ef["key"], "value": ef["target"]}
-        raw = raws.get(ef["key"], "")
-        at = raw.find(f"[[{ef['target']}")
-        if at >= 0:  # where the field names it: "[[Dublin]], [[Ireland]]" is one place
-            prov["at"] = at
+        at = _address(raws.get(ef["key"], "")).get(ef["target"])
+        if at is not None:  # where the field names it: "[[Dublin]], [[Ireland]]" is one place
+            prov["run"], prov["at"] = at
         p.groups.append([Constraint(
             FACT_NAMED, {"key": ef["key"], "title": ef["target"]},
             rel.subj.format(o=named(ef["target"])), prov)])
@@ -249,6 +248,29 @@ def _claim_ok(c: Constraint, noun: str | None,
     return True
 
 
+_LINK = re.compile(r"\[\[([^\]|#]+)(?:\|[^\]]*)?\]\]")
+
+
+def _address(raw: str) -> dict[str, tuple[int, int]]:
+    """Each linked title of ``raw`` by (run, place in run): a run is links joined by
+    commas alone, as an address is written ("[[Walworth]], [[London]], [[England]]");
+    a flag's link before a place ("[[England]] Walworth, [[London]]") starts another.
+
+    >>> _address("April 16, 1889; [[England]] Walworth, [[London]], [[England]]")
+    {'England': (1, 1), 'London': (1, 0)}
+    """
+    out: dict[str, tuple[int, int]] = {}
+    run, place, end = -1, 0, None
+    for m in _LINK.finditer(raw):
+        if end is not None and re.fullmatch(r"\s*,\s*", raw[end:m.start()]):
+            place += 1
+        else:
+            run, place = run + 1, 0
+        out[m.group(1).strip()] = (run, place)  # the last mention wins
+        end = m.end()
+    return out
+
+
 def _order_places(groups: list[list[Constraint]],
                   noun_of: Callable[[str], str | None] | None) -> None:
     """Places one field names twice ("born = [[Dublin]], [[Ireland]]") without its raw
@@ -266,7 +288,7 @@ def _order_places(groups: list[list[Constraint]],
         ranks = [place_rank(noun_of(c.params["title"])) for c in same]
         if len(set(ranks)) == len(ranks) and min(ranks) >= 0:
             for c, r in zip(same, ranks, strict=True):
-                c.provenance["at"] = r
+                c.provenance["run"], c.provenance["at"] = -1, r
 
 
 def _repeats_noun(c: Constraint, noun: str | None) -> bool:

@@ -159,7 +159,9 @@ def _merge_named(lits: list) -> list:
             groups.setdefault(key, []).append(c)
     for key, same in list(groups.items()):
         if key in PLACE_KEYS:
-            if all("at" in c.provenance for c in same):  # "[[Dublin]], [[Ireland]]"
+            runs = {c.provenance.get("run") for c in same}
+            if all("at" in c.provenance for c in same) and len(runs) == 1:
+                # one address: "[[Dublin]], [[Ireland]]"
                 groups[key] = sorted(same, key=lambda c: c.provenance["at"])
             else:
                 del groups[key]  # which is in which is not known: said apart

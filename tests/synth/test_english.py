@@ -186,7 +186,8 @@ def test_clues_of_one_fact_are_said_once() -> None:
     ireland = Constraint(Kind.FACT_NAMED, {"key": "birth_date", "title": "Ireland"},
                          "was born in Ireland")
     assert "Dublin and Ireland" not in q(dublin, ireland)  # which is in which: unknown
-    dublin.provenance["at"], ireland.provenance["at"] = 20, 32  # "[[Dublin]], [[Ireland]]"
+    dublin.provenance.update(run=0, at=0)  # "[[Dublin]], [[Ireland]]"
+    ireland.provenance.update(run=0, at=1)
     assert "was born in Dublin, Ireland" in q(ireland, dublin)
     island = Tree(4, [Vertex(0, None, "entity", entity="Isle of Wight", noun="island"),
                       Vertex(1, 0, "entity", entity="Victoria", noun="monarch", person=True,
