@@ -339,6 +339,7 @@ def _modifiers_joined(tokens: list[str], i: int) -> bool:
 _GENERIC = frozenset({"place", "person", "organization", "organism", "building"})
 
 
+@lru_cache(maxsize=1 << 16)
 def description_noun(description: str | None, title: str) -> str | None:
     """The head noun of an English lead sentence's "X is a ... NOUN" phrase (a compound
     such as "dwarf planet" where it is one), or None when the lead names no kind.
