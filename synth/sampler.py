@@ -623,9 +623,13 @@ class Sampler:
         leaves = {v.id for v in entity_verts if not tree.children(v.id)}
         spare: dict[int, list[Constraint]] = {}
         next_id = len(tree.vertices)
+        # A root whose relations may pin it in this graph only (none is functional) keeps
+        # a clue's place for one of its own (_said_of_its_own).
+        keep = int(not any(functional(c.relation, self.summary.keys)
+                           for c in tree.children(0) if c.relation is not None))
         for i, v in enumerate(entity_verts):
             later_leaves = sum(1 for u in entity_verts[i + 1:] if u.id in leaves)
-            allowance = budget - 2 * later_leaves
+            allowance = budget - 2 * later_leaves - (keep if v.parent is not None else 0)
             base = [relation_pred(c.relation, c.entity or "")  # type: ignore[arg-type]
                     for c in tree.children(v.id) if c.kind == "entity"]
             chosen: list[Constraint] = []
@@ -649,6 +653,10 @@ class Sampler:
             if n != 1:
                 raise Rejected("not_unique", f"{v.entity}: {n} candidates with {len(chosen)} "
                                "constraints")
+            if is_root and keep and not chosen and len(chosen) < allowance:
+                said = self._said_of_its_own(options)
+                if said is not None:
+                    chosen.append(said)
             # That the one match is v.entity itself is proven by check 1 (synth.checks),
             # which reads the matches: not read here a second time.
             spare[v.id] = [c for c in options if c not in chosen]
@@ -681,6 +689,15 @@ class Sampler:
                     break
             if not added:
                 raise Rejected("too_few_constraints", "no more constraints to reach N")
+
+    def _said_of_its_own(self, options: list[Constraint]) -> Constraint | None:
+        """A clue of its own for a root its relations alone pin in this graph, none by a
+        hop the graph measures as functional: "Which place is in this country?" has one
+        answer among 4,598 articles and many in the world. The best of its options (in
+        synth.policy.TIERS order), never an initial nor a number, nor one that pins the
+        root alone (the hierarchy must stay necessary); None where there is none."""
+        return next((c for c in options if tier(c.kind) <= 1
+                     and not self._root_literals_unique([c])), None)
 
     def _narrowing(self, base: list[Predicate], chosen: list[Constraint],
                    options: list[Constraint], n: int, found: list[str] | None

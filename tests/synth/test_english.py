@@ -4,6 +4,7 @@ and the proof unchanged (issue 24)."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
@@ -240,3 +241,23 @@ def test_the_writer_states_relations_the_patterns_cannot_read(
     assert dropped.rejected["writer_did_not_state"] >= len(stated)
     assert len(kept) == 6 and not any(needs_writer(t) for t in kept)
     assert len(rec.calls("writer")) == 6 + dropped.rejected["writer_did_not_state"]
+
+
+def test_a_root_pinned_in_this_graph_only_gets_a_clue_of_its_own(
+        schools: FalkorBackend) -> None:
+    """A root whose relations may pin it only in this graph (none functional) is said
+    with a clue of its own where it has one: "Which city is it?" after "a player ...
+    lived in a city" has one answer among 4,598 articles, not in the world. (Of these
+    20 trees, 11 roots had none before; those left have no clue to give.)"""
+    from synth.policy import functional
+
+    trees, _ = synthesize(schools, SynthConfig(vertices=5), count=20, seed=1, workers=2)
+    keys = Sampler(schools, SynthConfig()).summary.keys
+    bare = [t for t in trees
+            if not any(v.constraint is not None for v in t.children(0))
+            and not any(functional(v.relation, keys) for v in t.children(0)
+                        if v.relation is not None)]
+    assert len(bare) <= 6, [t.question for t in bare]
+    s = Sampler(schools, SynthConfig())
+    said = s._said_of_its_own(s._options("Zürich", random.Random(1), {"Zürich"}))
+    assert said is not None and said.kind != Kind.TITLE_INITIAL and said.kind != Kind.FACT_NUMBER
