@@ -22,6 +22,7 @@ Then ``--show`` questions per dump, unedited.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import re
 import shutil
@@ -53,6 +54,7 @@ _OLD_WORLD = {"fact_year", "fact_number", "fact_months", "fact_named", "category
 
 BASELINE = """
 import json, sys, time
+from typing import Any
 from graph.backend import FalkorBackend
 from synth.pipeline import synthesize
 from synth.config import SynthConfig
@@ -64,15 +66,7 @@ for n in map(int, sys.argv[2].split(",")):
                             workers=2)
     sec = time.perf_counter() - t
     out.append({"n": n, "accepted": len(trees), "attempts": rep.attempts, "seconds": sec,
-                "questions": [t.question for t in trees],
-                "kinds": [[v.constraint.kind if v.constraint else
-                           ("FACT" if v.relation.rel == "FACT" else "link")
-                           for v in t.vertices if v.parent is not None] for t in trees],
-                "nouns": [[v.noun for v in t.vertices if v.kind == "entity"] for t in trees],
-                "rel_keys": [[v.relation.key or "claim:" + str(v.relation.claim)
-                              for v in t.vertices if v.relation is not None] for t in trees],
-                "rel_dirs": [[v.relation.direction for v in t.vertices
-                              if v.relation is not None] for t in trees]})
+                **_facts(trees)})
 b.close()
 b.engine.stop()
 print(json.dumps(out))
@@ -152,7 +146,9 @@ def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
     if not tree.exists():
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f",
                         str(tree), ref], check=True, capture_output=True)
-    res = subprocess.run([sys.executable, "-c", BASELINE, str(graph), ",".join(map(str, ns)),
+    # The trees are read as this version reads them (_facts, its source run there too).
+    script = BASELINE.replace("out = []", inspect.getsource(_facts) + "\nout = []", 1)
+    res = subprocess.run([sys.executable, "-c", script, str(graph), ",".join(map(str, ns)),
                           str(count)], capture_output=True, text=True, cwd=tree,
                          env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, check=True)
     rows = []
