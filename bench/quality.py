@@ -12,7 +12,10 @@ about the world (target >= 90%), the share of entity vertices called by a bad no
 that"-style relation + relations by a key the phrase book lacks (target 0+0), the
 share of clues that are numeric ranges (<= 33%), of trees with a name's initial
 (<= 10%), tautologies ("a bird that is a bird"; 0), distinct root nouns and relation
-keys with the top one's share (<= 25%), words per question, acceptance (accepted /
+keys with the top one's share (<= 25%), the share of trees whose root a hop or a
+clue pins in the world and not only in this graph (synth.policy.functional and pins:
+"the city where Einstein was born", "the country whose capital is Paris"), words per
+question, acceptance (accepted /
 candidates) and accepted trees/s; per dump, the phrase book's coverage of the keys
 behind its FACT edges. ``--baseline REF`` runs the same sampling with the code of REF
 (a git worktree, in a subprocess, on the same graph) and prints its row beside each.
@@ -87,7 +90,8 @@ def _share(counts: dict[str, int]) -> str:
 def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str]],
          nouns: list[list[str | None]], rel_keys: list[list[str]], accepted: int,
          attempts: int, seconds: float, coverage: str, rel_dirs: list[list[str]],
-         shapes: dict[str, Any]) -> list[str]:
+         shapes: dict[str, Any], root_ties: list[list[list[Any]]] | None = None
+         ) -> list[str]:
     """One table row from what every version's trees say (so a baseline's too);
     ``shapes``: the graph's KeyShape per infobox key (graph.summary), by which a fact
     hop is functional (pins its parent by itself)."""
@@ -113,6 +117,8 @@ def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str
             for k, d in zip(ks, ds, strict=False) if not k.startswith("claim:")]
     pinning = sum(k in shapes and shapes[k].functional("value" if d == "in" else "holder")
                   for k, d in hops)
+    root_ties = root_ties or []
+    pinned = sum(any(_pins_root(tie, shapes) for tie in ties) for ties in root_ties)
     return [name, str(n), who, f"{sum(bool(CORPUS.search(x)) for x in questions) / q:.0%}",
             f"{sum(world) / max(1, len(world)):.0%}",
             f"{bad / max(1, len(flat)):.0%}",
@@ -122,9 +128,21 @@ def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str
             str(sum(bool(TAUTOLOGY.search(x)) for x in questions)),
             _share(roots), _share(by_key),
             f"{pinning}/{len(hops)}" if hops else "-",
+            f"{pinned / max(1, len(root_ties)):.0%}" if root_ties else "-",
             f"{sum(len(x.split()) for x in questions) / q:.0f}",
             f"{accepted}/{attempts} ({accepted / max(1, attempts):.0%})",
             f"{accepted / max(1e-9, seconds):.2f}", coverage]
+
+
+def _pins_root(tie: list[Any], shapes: dict[str, Any]) -> bool:
+    """Whether one of a root's children (_facts' "root_ties": a hop's rel, key, direction
+    and claim, or a clue's kind, params and claim) pins it in the world (synth.policy)."""
+    from synth.model import Relation
+    from synth.policy import functional, pins
+
+    if len(tie) == 4:
+        return functional(Relation(tie[0], tie[2], key=tie[1], claim=tie[3]), shapes)
+    return pins(tie[0], tie[1], {"claim": tie[2]}, shapes)
 
 
 def _facts(trees: list[Any]) -> dict[str, Any]:
@@ -137,7 +155,12 @@ def _facts(trees: list[Any]) -> dict[str, Any]:
             "rel_keys": [[v.relation.key or "claim:" + str(v.relation.claim)
                           for v in t.vertices if v.relation is not None] for t in trees],
             "rel_dirs": [[v.relation.direction for v in t.vertices if v.relation is not None]
-                         for t in trees]}
+                         for t in trees],
+            "root_ties": [[[v.relation.rel, v.relation.key, v.relation.direction,
+                            v.relation.claim] if v.relation is not None else
+                           [v.constraint.kind, v.constraint.params,
+                            v.constraint.provenance.get("claim")]
+                           for v in t.vertices if v.parent == 0] for t in trees]}
 
 
 def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
@@ -155,7 +178,8 @@ def baseline_rows(ref: str, graph: Path, name: str, ns: list[int], count: int,
     for r in json.loads(res.stdout.strip().splitlines()[-1]):
         rows.append(_row(name, r["n"], f"at {ref[:7]}", r["questions"], r["kinds"],
                          r["nouns"], r.get("rel_keys", []), r["accepted"], r["attempts"],
-                         r["seconds"], coverage, r.get("rel_dirs", []), shapes))
+                         r["seconds"], coverage, r.get("rel_dirs", []), shapes,
+                         r.get("root_ties")))
     return rows
 
 
@@ -204,7 +228,7 @@ def main() -> None:
                     f = _facts(trees)
                     rows.append(_row(name, n, "now", f["questions"], f["kinds"], f["nouns"],
                                      f["rel_keys"], len(trees), rep.attempts, sec, coverage,
-                                     f["rel_dirs"], shapes))
+                                     f["rel_dirs"], shapes, f["root_ties"]))
                     if models:
                         calls.append(llm_calls_row(b, name, n, args, models))
                     shown.setdefault(name, [])
@@ -221,7 +245,7 @@ def main() -> None:
     print_table(["dump", "N", "code", "speaks of corpus", "world clues", "bad nouns",
                  "'one that'+off-book rels", "number clues", "trees w/ initial",
                  "tautologies", "root nouns (top)", "rel keys (top)",
-                 "functional fact hops", "words/q",
+                 "functional fact hops", "roots pinned in the world", "words/q",
                  "accepted/candidates", "trees/s", "phrase book covers"], rows)
     print_llm_calls(calls)
     for name, qs in shown.items():

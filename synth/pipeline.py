@@ -186,6 +186,7 @@ def synthesize(backend: GraphBackend, config: SynthConfig, count: int, seed: int
         tree, reason, sec, names, sketch, i = result
         report.attempts += 1
         if sketch is not None:  # the walk was done: its answer and variety first
+            variety.seen(sketch)
             if sketch.answer in seen:
                 tree, reason = None, "duplicate_answer"
             elif why := variety.why_not(sketch):

@@ -226,17 +226,100 @@ def claim_fits(claim: str | None, subject_noun: str | None) -> bool:
     return not is_work(subject_noun) or bool(WORK_CLAIMS.match(claim))
 
 
-# -- which hops a walk prefers -----------------------------------------------------------
-def functional(rel: Relation, keys: dict[str, KeyShape]) -> bool:
-    """Whether an infobox hop pins its parent by itself, as the graph measures the key
-    (graph.summary.KeyShape): "in" (the child's infobox names the parent: "the city
-    where X was born") where a holder names one value; "out" (the parent's names the
-    child: "the country whose capital is Paris") where a value has one holder. Such a
-    hop holds in the world, not only in this graph, and reads well in a chain."""
-    shape = keys.get(rel.key or "") if rel.rel == Rel.FACT else None
-    if shape is None:
+# -- which hops and clues pin in the world -------------------------------------------------
+CLAIMS_TO_OBJECT = re.compile(
+    r"^(?:was|is) (?:born|baptized|buried|founded|established|built|located|situated|"
+    r"centred|centered) (?:in|at|on)\b|^(?:was|is) (?:named after|first described by|"
+    r"directed by|written by|composed by|painted by|designed by|invented by)\b|"
+    r"^(?:died|lies|flows) (?:in|at|on|into)\b|^(?:was|is) a tributary of\b|"
+    r"^(?:was|is) the (?:capital|largest city|most populous city|seat|county seat) (?:city )?"
+    r"(?:of|in)\b|^(?:was|is) an? (?:city|town|village|lake|river|island|region|province|"
+    r"state|county|district|municipality|port|suburb) (?:in|of|on)\b|"
+    r"^(?:was|is) an? (?:overseas |unincorporated |dependent )?territory of\b|"
+    r"^(?:was|is) a state of\b")
+"""Claims whose subject has one such object in the world: a person was born in one
+place, a film was directed by one director, a town is in one county: the object is
+pinned by the subject ("the city where Einstein was born")."""
+CLAIMS_TO_SUBJECT = re.compile(
+    r"^(?:was|is) the (?:capital|largest city|most populous city|holiest city|"
+    r"(?:second|third) (?:largest|most populous) city|birthplace|national (?:bird|animal|"
+    r"flower|tree|sport|anthem|epic|dish)|official language|currency|namesake|founder|"
+    r"(?:international )?headquarters|seat|county seat) (?:city )?(?:of|in)\b|"
+    r"^(?:directed|wrote|composed|painted|designed|founded|invented|authored|sculpted|"
+    r"co-wrote|co-founded)$")
+"""Claims whose object has one such subject: a country has one capital, a film one
+director, a novel one author: the subject is pinned by the object ("the director of
+Vertigo")."""
+
+
+def claim_pins(claim: str | None, toward: str) -> bool:
+    """Whether a claim pins its ``toward`` end ("object" or "subject") from the other,
+    in the world and not only in this graph.
+
+    >>> claim_pins("was born in", "object"), claim_pins("was born in", "subject")
+    (True, False)
+    >>> claim_pins("is the capital of", "subject"), claim_pins("influenced", "subject")
+    (True, False)
+    """
+    if not claim:
         return False
-    return shape.functional("value" if rel.direction == "in" else "holder")
+    return bool((CLAIMS_TO_OBJECT if toward == "object" else CLAIMS_TO_SUBJECT).match(claim))
+
+
+def functional(rel: Relation, keys: dict[str, KeyShape]) -> bool:
+    """Whether a hop pins its parent by itself, in the world and not only in this graph.
+    An infobox hop as the graph measures its key (graph.summary.KeyShape): "in" (the
+    child's infobox names the parent: "the city where X was born") where a holder names
+    one value; "out" (the parent's names the child: "the country whose capital is
+    Paris") where a value has one holder. A link by its sentence's claim
+    (claim_pins): "in" (the child's sentence is about the parent: "X was born in [it]")
+    where the claim's subject has one object, "out" ("[it] directed X") where its object
+    has one subject. Such a hop reads well in a chain."""
+    if rel.rel != Rel.FACT:
+        return claim_pins(rel.claim, "object" if rel.direction == "in" else "subject")
+    return key_pins(rel.key, "value" if rel.direction == "in" else "holder", keys)
+
+
+INVERSE_KEYS = frozenset(
+    "capital largest_city seat county_seat national_anthem anthem motto leader_name "
+    "head_of_state predecessor successor highest_point namesake".split())
+"""Infobox keys whose value has one holder in the world (a city is the capital of one
+country): the graph's measure of the holder end is kept for these only. In a graph of
+a few thousand pages most values have one holder ("died in Moscow", "makes
+Television"); in the world they have thousands."""
+_LIST_KEY = re.compile(r"(?:_s|[^su]s)$")
+"""A key named in the plural ("awards", "products", "genre_s") lists many values,
+though a graph that keeps only the links inside it may hold one of them."""
+
+
+def key_pins(key: str | None, end: str, keys: dict[str, KeyShape]) -> bool:
+    """Whether infobox ``key`` names one ``end`` ("value": a holder names one value;
+    "holder": a value has one holder) in the world: as the graph measures it
+    (graph.summary.KeyShape), for a key that is no list, and at the holder end for
+    INVERSE_KEYS only. An address ("born = Ulm, Württemberg, Germany") names one place
+    of each kind, though the graph counts three values."""
+    if not key or (end == "value" and _LIST_KEY.search(key) and key != "headquarters"):
+        return False
+    if end == "value" and key in PLACE_KEYS:
+        return True
+    if end == "holder" and key not in INVERSE_KEYS:
+        return False
+    shape = keys.get(key)
+    return shape is not None and shape.functional(end)
+
+
+def pins(kind: str, params: dict, provenance: dict, keys: dict[str, KeyShape]) -> bool:
+    """Whether a clue alone pins its entity in the world: a named page's claim of which
+    it is the one object ("Einstein was born in [it]"), its own claim of which a named
+    page is the one object ("[it] directed Vertigo"), or an infobox value only one
+    holder has ("whose capital is Paris", as the graph measures the key)."""
+    if kind == Kind.LINKED_FROM_NAMED:
+        return claim_pins(provenance.get("claim"), "object")
+    if kind == Kind.LINKS_TO_NAMED:
+        return claim_pins(provenance.get("claim"), "subject")
+    if kind == Kind.FACT_NAMED:
+        return key_pins(params.get("key"), "holder", keys)
+    return False
 
 
 # -- which clues a tree says ----------------------------------------------------------------
@@ -269,8 +352,13 @@ def findable_default(scope: dict) -> int:
 
 # -- a run's variety -------------------------------------------------------------------------
 MAX_SHARE = 0.25
-"""Over a run, no root noun and no relation key above this share (from 8 trees on)."""
+"""Over a run's kept trees, no root noun and no relation key above this share (from
+DIVERSITY_FROM trees on, where the graph has enough kinds: Variety)."""
 DIVERSITY_FROM = 8
+KINDS_FOR_VARIETY = round(1 / MAX_SHARE)
+"""A share can be kept under MAX_SHARE only among this many kinds or more: a graph whose
+walks have shown fewer root nouns (a synthetic graph's "thing") or relation keys is not
+held to it on that count."""
 
 
 def initials_allowed(seed: int) -> bool:
@@ -327,27 +415,43 @@ def _has_initial(tree: Tree) -> bool:
 
 
 class Variety:
-    """Keeps a run varied: a walk whose root noun, or one of whose relation keys, would
-    go above MAX_SHARE of the ``count`` trees asked for is turned away before its tree
-    is built (``why_not``, on its Sketch), and so is a built tree with a name's initial
-    past one in ten (INITIAL_RATE, ``initials_full``)."""
+    """Keeps a run varied, judged on the trees kept so far, so that it holds of what a
+    run delivers however many that is: a walk whose root noun, or one of whose relation
+    keys, would take more than MAX_SHARE of the kept trees (relations) is turned away
+    before its tree is built (``why_not``, on its Sketch), and so is a built tree with
+    a name's initial past one in ten kept (INITIAL_RATE, ``initials_full``). The first
+    trees of a run get a little room (two of a noun or key), or no tree could start it.
+
+    Nouns and keys are judged once the run's walks have shown KINDS_FOR_VARIETY of them
+    (``seen``, in attempt order, so the run stays deterministic); a run asked for fewer
+    than DIVERSITY_FROM trees is not judged at all."""
+
+    ROOM = 2
 
     def __init__(self, count: int) -> None:
         self.active = count >= DIVERSITY_FROM
-        self.cap = max(1, int(count * MAX_SHARE))
-        self.initials_cap = max(1, int(count * INITIAL_RATE))
-        """Trees with a name's initial: at most one in ten of a run (one in a short run)."""
+        self.kept = 0
         self.initials = 0
         self.turned_away = 0
-        self.budget = max(1, int(count * MAX_SHARE))
-        """Variety turns away at most this many walks a run: a graph of few kinds (a
-        synthetic one, a narrow popularity band) then gives what it has."""
         self.nouns: Counter[str] = Counter()
         self.keys: Counter[str] = Counter()
         self.relations = 0
+        self.walked_nouns: set[str] = set()
+        self.walked_keys: set[str] = set()
+
+    def cap(self, of: int) -> int:
+        """The most of one kind among ``of`` (trees or relations) with one more kept."""
+        return max(self.ROOM, int(of * MAX_SHARE))
+
+    def seen(self, sketch: Sketch) -> None:
+        """A walk of the run, in attempt order: which kinds the graph offers."""
+        if len(self.walked_nouns) < KINDS_FOR_VARIETY:
+            self.walked_nouns.add(sketch.noun or "")
+        if len(self.walked_keys) < KINDS_FOR_VARIETY:
+            self.walked_keys.update(k for k, _ in sketch.keys)
 
     def why_not(self, sketch: Sketch) -> str | None:
-        """The reason to turn a walk away, or None; counted against the budget."""
+        """The reason to turn a walk away, or None."""
         why = self.would_turn_away(sketch)
         self.turned_away += why is not None
         return why
@@ -355,25 +459,26 @@ class Variety:
     def would_turn_away(self, sketch: Sketch) -> str | None:
         """``why_not`` without counting it (a sampling thread's guess: the run decides
         in attempt order)."""
-        if not self.active or self.turned_away >= self.budget:
+        if not self.active:
             return None
-        if self.nouns[sketch.noun or ""] + 1 > self.cap:
+        if (len(self.walked_nouns) >= KINDS_FOR_VARIETY
+                and self.nouns[sketch.noun or ""] + 1 > self.cap(self.kept + 1)):
             return "variety_noun"
-        total = self.relations + sum(n for _, n in sketch.keys)
-        # A key's share is judged once there are enough relations to share out.
-        limit = max(self.cap, int(total * MAX_SHARE))
-        if any(self.keys[k] + n > limit for k, n in sketch.keys):
-            return "variety_relation"
+        if len(self.walked_keys) >= KINDS_FOR_VARIETY:
+            limit = self.cap(self.relations + sum(n for _, n in sketch.keys))
+            if any(self.keys[k] + n > limit for k, n in sketch.keys):
+                return "variety_relation"
         return None
 
     def initials_full(self, tree: Tree) -> bool:
-        """Whether ``tree`` uses a name's initial past the run's quota."""
-        return _has_initial(tree) and self.initials + 1 > self.initials_cap
+        """Whether ``tree`` uses a name's initial past one in ten of the kept trees (one
+        in a run of fewer than ten)."""
+        return _has_initial(tree) and self.initials + 1 > max(1, int((self.kept + 1)
+                                                                      * INITIAL_RATE))
 
     def take(self, tree: Tree) -> None:
+        self.kept += 1
         self.initials += _has_initial(tree)
-        if not self.active:
-            return
         sketch = Sketch.of_tree(tree)
         self.nouns[sketch.noun or ""] += 1
         for k, n in sketch.keys:

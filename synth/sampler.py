@@ -51,6 +51,7 @@ from synth.policy import (
     is_work,
     number_allowed,
     person_noun,
+    pins,
     tier,
 )
 
@@ -613,8 +614,13 @@ class Sampler:
         rng.shuffle(out)
         # Named values, claims and descriptions first, then dates, then bucketed
         # numbers; a name's initial is a last resort (synth.policy.TIERS).
-        out.sort(key=lambda c: tier(c.kind))
+        # Within a tier, a clue that pins the entity in the world, not only in this
+        # graph, comes first (synth.policy.pins).
+        out.sort(key=lambda c: (tier(c.kind), not self._pins(c)))
         return out
+
+    def _pins(self, c: Constraint) -> bool:
+        return pins(c.kind, c.params, c.provenance, self.summary.keys)
 
     def _blur(self, tree: Tree, rng: random.Random) -> None:
         cfg = self.config
@@ -625,8 +631,10 @@ class Sampler:
         next_id = len(tree.vertices)
         # A root whose relations may pin it in this graph only (none is functional) keeps
         # a clue's place for one of its own (_said_of_its_own).
-        keep = int(not any(functional(c.relation, self.summary.keys)
-                           for c in tree.children(0) if c.relation is not None))
+        # Only where the leaves keep the two clues each one needs (not at N=4).
+        keep = int(budget > 2 * len(leaves) and not any(
+            functional(c.relation, self.summary.keys)
+            for c in tree.children(0) if c.relation is not None))
         for i, v in enumerate(entity_verts):
             later_leaves = sum(1 for u in entity_verts[i + 1:] if u.id in leaves)
             allowance = budget - 2 * later_leaves - (keep if v.parent is not None else 0)
@@ -724,6 +732,7 @@ class Sampler:
         ``narrowing`` (the candidates read), counted in memory; without, the queries
         keep the titles of few enough matches, returned with the choice (or None)."""
         best: tuple[Constraint, int, list[str] | None] | None = None
+        best_pins = False
         tried = 0
         numbers = self._numbers(tree, chosen)
         for c in options:  # in the policy's order: statements about the world first
@@ -739,17 +748,22 @@ class Sampler:
             tried += 1
             # Counted only up to what it must beat: a count that reaches the bound is
             # rejected whatever it is, so the engine stops there (same choice, fewer rows).
-            bound = n if best is None else best[1]
+            # A clue that pins in the world (ahead in the options) beats one that does not
+            # whenever it narrows at all: the graph is not the world.
+            pinning = self._pins(c)
+            beats_kind = best is not None and pinning and not best_pins
+            bound = n if best is None or beats_kind else best[1]
             if narrowing is not None:
                 m, found = narrowing.count(chosen, c), None
             else:
                 m, found = self.counts.count_keeping(
                     base + [constraint_pred(x) for x in (*chosen, c)], bound, _NARROW_MAX)
-            if not 1 <= m < n or (best is not None and m >= best[1]):
+            if not 1 <= m < n or (best is not None and not beats_kind
+                                  and (best_pins and not pinning or m >= best[1])):
                 continue
             if is_root and self._root_literals_unique([*chosen, c]):
                 continue  # the hierarchy must stay necessary (check 3)
-            best = (c, m, found)
+            best, best_pins = (c, m, found), pinning
         return best
 
     @staticmethod
