@@ -31,6 +31,18 @@ not used.
     'was ratified by the'
     >>> claim_vp("The city lies on the Stour.", "Stour", "Canterbury", "city")
     'lies on the'
+    >>> claim_vp("In 1905, he later moved to Bern.", "Bern", "Albert Einstein")
+    'moved to'
+    >>> claim_vp("Einstein was born on 14 March 1879 in Ulm.", "Ulm", "Albert Einstein")
+    'was born in'
+    >>> claim_vp("Einstein was born in Ulm and grew up in Munich.", "Munich", "Albert Einstein")
+    'grew up in'
+    >>> claim_vp("Einstein and his wife moved to Bern.", "Bern", "Albert Einstein") is None
+    True
+    >>> claim_vp("Yagan's head was removed and brought to London.", "London", "Yagan") is None
+    True
+    >>> claim_vp("When the war ended, his son moved to Bern.", "Bern", "Albert Einstein") is None
+    True
 """
 
 from __future__ import annotations
@@ -47,7 +59,10 @@ _AUX = frozenset("is was are were has had have became becomes remains remained l
                  "taught teaches wrote writes founded founds created creates includes "
                  "included contains contained covers covered connects connected crosses "
                  "crossed reaches reached drains drained feeds fed returned returns went "
-                 "goes came comes left leaves met meets ruled rules married marries".split())
+                 "goes came comes left leaves met meets ruled rules married marries grew "
+                 "spent fought built sent began sang gave took brought bought sold fell "
+                 "flew kept knew saw spoke struck drew drove rode shook sought spread broke "
+                 "chose bore wore got hung fled dealt dwelt sat stayed won".split())
 _PREPS = frozenset("in into on at of by from to with for near under over through across "
                    "along against between within onto upon toward towards as after before "
                    "since during via beside behind beyond around about the a an its their "
@@ -60,10 +75,27 @@ _NEXT_OK = frozenset("in on at during after before since until from near which w
 _BAD = frozenset("not never no neither nor which who whom whose that and or but if "
                  "although because while than unknown apparently reportedly allegedly "
                  "possibly perhaps probably rarely hardly unlikely failed refused "
-                 "derived".split())  # "... is derived from [X]": about a name, not a thing
+                 "derived said thought believed rumoured rumored claimed "
+                 "supposedly them him us this these those".split())
+# "... is derived from [X]": about a name, not a thing; "is said to have been": hearsay
 # A named subject is one thing: "Trotsky ... were led by" was about a group.
 _PLURAL_VERBS = frozenset("are were have".split())
-_DROP = frozenset(("also",))
+_DROP = frozenset("also later then eventually subsequently soon briefly finally first "
+                  "originally initially once still now mainly largely primarily mostly "
+                  "famously formally officially currently previously formerly frequently "
+                  "often traditionally permanently".split())
+"""Adverbs of time and manner, left out of a claim ("later moved to" says "moved to")."""
+_LEAD = re.compile(
+    r"^(?:In|On|At|By|After|Before|During|From|Since|Following|Later|Eventually|Then|"
+    r"Today|Initially|Originally|Subsequently|Upon|Until|Throughout|When|As)\b[^,;:()]{1,60}"
+    r",\s+")
+"""An opening phrase of time or place ("In 1905, he published ..."): the subject follows."""
+_DATE = re.compile(
+    r",? (?:on|in|around|about|circa|c\.) (?:the )?(?:(?:early|mid|late)[- ])?(?:\d{1,2} )?"
+    r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December) )?(?:\d{1,2}, )?\d{3,4}s?,?(?= )")
+"""A date inside the verb phrase ("was born on 14 March 1879 in"): the claim is the rest."""
+_AND = re.compile(r",? and ")
 # "made the lovers land in": the claim is about someone the verb acts on.
 _CAUSATIVE = frozenset("made makes let lets helped helps forced forces caused causes allowed "
                        "allows".split())
@@ -187,20 +219,26 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str,
         return None  # part of a longer name: "a station on the [Cambridge] - Ipswich line"
     if _LIST_ITEM.match(right):
         return None  # one item of a list: "the cultivation of [animals], plants and fungi"
+    lead = _LEAD.match(left)
+    if lead:  # "In 1905, he published": the subject comes after the opening phrase
+        left = left[lead.end():]
+        if left.startswith(("he ", "she ", "it ")):
+            left = left[:1].upper() + left[1:]
     n = _subject_len(left, subject, noun=noun)
     if n == 0:
         return None
     rest = left[n:]
     rest = _PAREN_HEAD.sub("", rest)  # "Lincoln (1809–1865) was ..."
     rest = _APPOSITION.sub("", rest)  # "Riga, the capital, lies ..."
-    words = rest.split()
-    if not words or len(words) > MAX_WORDS:
-        return None
-    if any(w in _BAD or not _WORD.match(w) for w in words):
-        return None
-    words = [w for w in words if w not in _DROP]
-    if not words:
-        return None
+    rest = _DATE.sub("", rest)  # "was born on 14 March 1879 in"
+    words = _verb_phrase(rest)
+    if words is None:
+        # "Einstein was born in Ulm and moved to [Munich]": the last of two verb phrases
+        # of one subject
+        parts = _AND.split(rest)
+        words = _verb_phrase(parts[-1]) if len(parts) > 1 else None
+        if words is None or not (_is_verb(words[0]) and _opens_with_verb(parts[0])):
+            return None
     first, last = words[0], words[-1]
     if first in _PLURAL_VERBS:
         return None
@@ -214,6 +252,28 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str,
     if last in ("a", "an") and len(words) < 3:
         return None  # "is a [lawyer]": a description, not a relation
     return " ".join(words)
+
+
+def _is_verb(word: str) -> bool:
+    return word in _AUX or (word.endswith("ed") and len(word) > 3)
+
+
+def _opens_with_verb(part: str) -> bool:
+    """Whether ``part`` goes on from the subject with a verb ("quickly conquered ...",
+    not "'s head was removed")."""
+    words = [w for w in part.split() if w not in _DROP and not w.endswith("ly")]
+    return bool(words) and _is_verb(words[0])
+
+
+def _verb_phrase(rest: str) -> list[str] | None:
+    """The words of ``rest`` without adverbs of time, or None where one of them is no
+    lower-case word, a negation or a pronoun of another, or there are too many."""
+    words = rest.split()
+    if not words or len(words) > MAX_WORDS:
+        return None
+    if any(w in _BAD or not _WORD.match(w) for w in words):
+        return None
+    return [w for w in words if w not in _DROP] or None
 
 
 _ARTICLE = re.compile(r" (?:the|a|an)$")

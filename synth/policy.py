@@ -355,6 +355,10 @@ MAX_SHARE = 0.25
 """Over a run's kept trees, no root noun and no relation key above this share (from
 DIVERSITY_FROM trees on, where the graph has enough kinds: Variety)."""
 DIVERSITY_FROM = 8
+MAX_HIDDEN_SHARE = 0.1
+"""Over a run's kept trees, no entity hidden (other than as the answer) in more than
+this share: "Great Bustard is the national bird of a country" ten times over is one
+question asked ten times."""
 KINDS_FOR_VARIETY = round(1 / MAX_SHARE)
 """A share can be kept under MAX_SHARE only among this many kinds or more: a graph whose
 walks have shown fewer root nouns (a synthetic graph's "thing") or relation keys is not
@@ -397,16 +401,22 @@ class Sketch:
     answer: str
     noun: str | None
     keys: tuple[tuple[str, int], ...]
+    hidden: tuple[str, ...] = ()
+    """The hidden entities other than the answer."""
 
     @classmethod
-    def of(cls, answer: str, noun: str | None, relations: list[Relation]) -> Sketch:
+    def of(cls, answer: str, noun: str | None, relations: list[Relation],
+           hidden: list[str] | None = None) -> Sketch:
         return cls(answer, noun, tuple(sorted(Counter(relation_key(r)
-                                                      for r in relations).items())))
+                                                      for r in relations).items())),
+                   tuple(sorted(set(hidden or ()))))
 
     @classmethod
     def of_tree(cls, tree: Tree) -> Sketch:
         return cls.of(tree.answer, tree.root.noun,
-                      [v.relation for v in tree.vertices if v.relation is not None])
+                      [v.relation for v in tree.vertices if v.relation is not None],
+                      [v.entity for v in tree.vertices
+                       if v.parent is not None and v.kind == "entity" and v.entity])
 
 
 def _has_initial(tree: Tree) -> bool:
@@ -421,6 +431,7 @@ class Variety:
     before its tree is built (``why_not``, on its Sketch), and so is a built tree with
     a name's initial past one in ten kept (INITIAL_RATE, ``initials_full``). The first
     trees of a run get a little room (two of a noun or key), or no tree could start it.
+    No entity is hidden in more than MAX_HIDDEN_SHARE of them besides.
 
     Nouns and keys are judged once the run's walks have shown KINDS_FOR_VARIETY of them
     (``seen``, in attempt order, so the run stays deterministic); a run asked for fewer
@@ -436,6 +447,7 @@ class Variety:
         self.nouns: Counter[str] = Counter()
         self.keys: Counter[str] = Counter()
         self.relations = 0
+        self.hidden: Counter[str] = Counter()
         self.walked_nouns: set[str] = set()
         self.walked_keys: set[str] = set()
 
@@ -468,6 +480,9 @@ class Variety:
             limit = self.cap(self.relations + sum(n for _, n in sketch.keys))
             if any(self.keys[k] + n > limit for k, n in sketch.keys):
                 return "variety_relation"
+        cap = max(self.ROOM, int((self.kept + 1) * MAX_HIDDEN_SHARE))
+        if any(self.hidden[h] + 1 > cap for h in sketch.hidden):
+            return "variety_entity"
         return None
 
     def initials_full(self, tree: Tree) -> bool:
@@ -484,3 +499,4 @@ class Variety:
         for k, n in sketch.keys:
             self.keys[k] += n
             self.relations += n
+        self.hidden.update(sketch.hidden)

@@ -566,7 +566,8 @@ class Sampler:
             attach = v.id if cfg.shape == "deep" else 0
         tree = Tree(seed=seed, vertices=verts, shape=cfg.shape)
         sketch = Sketch.of(root, self.profile(root).noun,
-                           [v.relation for v in verts if v.relation is not None])
+                           [v.relation for v in verts if v.relation is not None],
+                           [v.entity for v in verts[1:] if v.entity])
         if skip is not None and skip(sketch):
             raise Rejected(SKIPPED, sketch=sketch)
         try:

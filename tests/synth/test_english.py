@@ -100,6 +100,25 @@ def test_relations_read_both_ways_and_keys_that_are_no_attribute_give_none() -> 
                     "Order of the Garter", "Henry IV of England") is None
 
 
+def test_claims_past_an_opening_phrase_a_date_or_a_first_verb(
+        schools: FalkorBackend) -> None:
+    """Real sentences of the corpus: "In 1994, Carter went to [North Korea]", "William
+    was then crowned on 25 December 1066 in [Westminster Abbey]", "Carter visited Cuba
+    in May 2002 and met with [Fidel Castro]" each state a claim; "Yagan's head was
+    removed and brought to [London]" is about his head."""
+    from graph import store
+
+    def claim(title: str, target: str) -> str | None:
+        rows = [r for r in store.links(schools, title) if r["target"] == target]
+        assert rows, (title, target)
+        return claim_vp(rows[0]["sentence"], rows[0]["anchor"], title)
+
+    assert claim("Jimmy Carter", "North Korea") == "went to"
+    assert claim("Jimmy Carter", "Fidel Castro") == "met with"
+    assert claim("William I of England", "Westminster Abbey") == "was crowned in"
+    assert claim("Yagan", "London") is None
+
+
 def test_a_number_the_infobox_gives_as_a_year_is_a_year() -> None:
     v = type_text("turned_pro", "1996", "1996")
     assert v is not None and v.kind == "year" and v.year == 1996
