@@ -12,10 +12,10 @@ about the world (target >= 90%), the share of entity vertices called by a bad no
 that"-style relation + relations by a key the phrase book lacks (target 0+0), the
 share of clues that are numeric ranges (<= 33%), of trees with a name's initial
 (<= 10%), tautologies ("a bird that is a bird"; 0), distinct root nouns and relation
-keys with the top one's share (<= 25%), the share of trees whose root a hop or a
-clue pins in the world and not only in this graph (synth.policy.functional and pins:
-"the city where Einstein was born", "the country whose capital is Paris"), words per
-question, acceptance (accepted /
+keys with the top one's share (<= 25%), the share of trees whose root a hop pins in
+the world and not only in this graph (synth.policy.functional: "the city where this
+physicist was born", "the country whose capital is this city"; a clue that did would
+say the answer outright, and the root takes none), words per question, acceptance (accepted /
 candidates) and accepted trees/s; per dump, the phrase book's coverage of the keys
 behind its FACT edges. ``--baseline REF`` runs the same sampling with the code of REF
 (a git worktree, in a subprocess, on the same graph) and prints its row beside each.
@@ -118,7 +118,8 @@ def _row(name: str, n: int, who: str, questions: list[str], kinds: list[list[str
     pinning = sum(k in shapes and shapes[k].functional("value" if d == "in" else "holder")
                   for k, d in hops)
     root_ties = root_ties or []
-    pinned = sum(any(_pins_root(tie, shapes) for tie in ties) for ties in root_ties)
+    pinned = sum(any(len(tie) == 4 and _pins_root(tie, shapes) for tie in ties)
+                 for ties in root_ties)
     return [name, str(n), who, f"{sum(bool(CORPUS.search(x)) for x in questions) / q:.0%}",
             f"{sum(world) / max(1, len(world)):.0%}",
             f"{bad / max(1, len(flat)):.0%}",
@@ -245,7 +246,7 @@ def main() -> None:
     print_table(["dump", "N", "code", "speaks of corpus", "world clues", "bad nouns",
                  "'one that'+off-book rels", "number clues", "trees w/ initial",
                  "tautologies", "root nouns (top)", "rel keys (top)",
-                 "functional fact hops", "roots pinned in the world", "words/q",
+                 "functional fact hops", "roots a hop pins in the world", "words/q",
                  "accepted/candidates", "trees/s", "phrase book covers"], rows)
     print_llm_calls(calls)
     for name, qs in shown.items():

@@ -673,10 +673,13 @@ class Sampler:
                 tree.vertices.append(Vertex(next_id, v.id, "constraint", constraint=c))
                 next_id += 1
             budget -= len(chosen)
-        # Action 4: exactly N. Spend what is left on extra (still valid) constraints.
+        # Action 4: exactly N. Spend what is left on extra (still valid) constraints: on
+        # a root no hop pins in the world first ("a person who died in the 1770s in this
+        # city" fits many; the hidden entities are pinned already), else from the leaves.
+        order = [entity_verts[-1], *entity_verts[:-1]] if keep else entity_verts
         while budget > 0:
             added = False
-            for v in entity_verts:
+            for v in order:
                 pool = spare.get(v.id) or []
                 while pool and budget > 0:
                     c = pool.pop(0)
@@ -689,7 +692,8 @@ class Sampler:
                         continue
                     if v.parent is None:
                         mine = [x.constraint for x in tree.children(0) if x.kind == "constraint"]
-                        if self._root_literals_unique([*mine, c]):  # type: ignore[list-item]
+                        if self._pins(c) or self._root_literals_unique(
+                                [*mine, c]):  # type: ignore[list-item]
                             continue
                     tree.vertices.append(Vertex(next_id, v.id, "constraint", constraint=c))
                     next_id += 1
@@ -705,7 +709,7 @@ class Sampler:
         answer among 4,598 articles and many in the world. The best of its options (in
         synth.policy.TIERS order), never an initial nor a number, nor one that pins the
         root alone (the hierarchy must stay necessary); None where there is none."""
-        return next((c for c in options if tier(c.kind) <= 1
+        return next((c for c in options if tier(c.kind) <= 1 and not self._pins(c)
                      and not self._root_literals_unique([c])), None)
 
     def _narrowing(self, base: list[Predicate], chosen: list[Constraint],
@@ -744,6 +748,8 @@ class Sampler:
             if c in chosen or (c.kind == TITLE_INITIAL and (
                     best is not None or not self._initials_ok(tree, chosen))):
                 continue
+            if is_root and self._pins(c):
+                continue  # the answer said outright: the chain would be pointless
             if not number_allowed(c.kind, numbers[0], numbers[1], self.config.vertices - 1):
                 continue
             tried += 1
@@ -760,7 +766,7 @@ class Sampler:
                 m, found = self.counts.count_keeping(
                     base + [constraint_pred(x) for x in (*chosen, c)], bound, _NARROW_MAX)
             if not 1 <= m < n or (best is not None and not beats_kind
-                                  and (best_pins and not pinning or m >= best[1])):
+                                  and ((best_pins and not pinning) or m >= best[1])):
                 continue
             if is_root and self._root_literals_unique([*chosen, c]):
                 continue  # the hierarchy must stay necessary (check 3)
