@@ -184,6 +184,8 @@ def _merge_when(clauses: list[str]) -> list[str]:
 
     >>> _merge_when(["died in the 1190s", "is a king", "was crowned in the 1190s"])
     ['died and was crowned in the 1190s', 'is a king']
+    >>> _merge_when(["was born in the 1190s", "was crowned in the 1190s"])
+    ['was born and crowned in the 1190s']
     """
     out = list(clauses)
     for i, a in enumerate(clauses):
@@ -194,7 +196,11 @@ def _merge_when(clauses: list[str]) -> list[str]:
             mb = _WHEN.match(b)
             if mb and b in out and mb.group("when") == ma.group("when") \
                     and " in " not in mb.group("verb"):
-                out[out.index(a)] = f"{ma.group('verb')} and {mb.group('verb')} {ma.group('when')}"
+                va, vb = ma.group("verb"), mb.group("verb")
+                aux = va.split(" ", 1)[0]
+                if aux in ("was", "is", "were") and vb.startswith(aux + " "):
+                    vb = vb[len(aux) + 1:]  # "was born and crowned in ...", once "was"
+                out[out.index(a)] = f"{va} and {vb} {ma.group('when')}"
                 out.remove(b)
                 break
     return out
