@@ -432,6 +432,9 @@ def lead_definition(sentences: list[str], title: str) -> str | None:
     >>> lead_definition(["An 1838 edition of Oliver Twist, in parts, was reprinted.",
     ...                  "Oliver Twist is the second novel by Dickens."], "Oliver Twist")
     'Oliver Twist is the second novel by Dickens.'
+    >>> lead_definition(["The .eu domain is also shared with other states.",
+    ...                  "England (IPA: /x/) is a nation in northwest Europe."], "England")
+    'England (IPA: /x/) is a nation in northwest Europe.'
     """
     words = {w.lower() for w in re.findall(r"\w{3,}", title)} or {title.lower()}
     # First a sentence that starts by naming the subject ("Oliver Twist is ..."), then
@@ -445,7 +448,8 @@ def lead_definition(sentences: list[str], title: str) -> str | None:
                 continue
             before = sent[:m.start()]
             start = " ".join(re.sub(r"\([^)]*\)?", " ", before).split()[:opening])
+            # "The <word>": not a footnote's "The .eu domain is also shared ...".
             if words & {w.lower() for w in re.findall(r"\w{3,}", start)} \
-                    or re.match(r"^(?:He|She|It|They|The)\b", before):
+                    or re.match(r"^(?:(?:He|She|It|They)\b|The\s+[A-Za-z])", before):
                 return sent
     return None

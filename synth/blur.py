@@ -271,20 +271,35 @@ def _address(raw: str) -> dict[str, tuple[int, int]]:
     return out
 
 
+def place_stem(c: Constraint) -> str:
+    """What a named place clue says of its entity, less the place: "was born in "."""
+    name = named(c.params["title"])
+    return c.text[:-len(name)] if c.text.endswith(name) else c.text
+
+
 def _order_places(groups: list[list[Constraint]],
                   noun_of: Callable[[str], str | None] | None) -> None:
     """Places one field names twice ("born = [[Dublin]], [[Ireland]]") without its raw
-    text: ordered the way an address is said, the country last, where their nouns tell
-    them apart (provenance "at"; synth.render says them as "Dublin, Ireland")."""
+    text or apart in it ("[[England]] Walworth, [[London]]", a flag first), or two fields
+    that say one thing (birth_date and birth_place): ordered the way an address is
+    said, the country last, where their nouns tell them apart (provenance "at";
+    synth.render says them as "Dublin, Ireland")."""
     if noun_of is None:
         return
     by_key: dict[str, list[Constraint]] = {}
+    by_stem: dict[str, list[Constraint]] = {}
     for c in (g[0] for g in groups if g):
-        if c.kind == FACT_NAMED and c.params["key"] in PLACE_KEYS and "at" not in c.provenance:
+        if c.kind == FACT_NAMED and c.params["key"] in PLACE_KEYS:
             by_key.setdefault(c.params["key"], []).append(c)
-    for same in by_key.values():
-        if len(same) < 2:
-            continue
+            by_stem.setdefault(place_stem(c), []).append(c)
+    # Two fields that say one thing ("birth_date = ..., [[England]]" and "birth_place =
+    # [[London]]": "was born in London, England"): one address, where nouns order it.
+    fields = [same for same in by_stem.values()
+              if len({c.params["key"] for c in same}) > 1]
+    for same in [*by_key.values(), *fields]:
+        if len(same) < 2 or (len({c.provenance.get("run", -2) for c in same}) == 1 and all(
+                "at" in c.provenance for c in same)):
+            continue  # one place, or one address whose field gives the order
         ranks = [place_rank(noun_of(c.params["title"])) for c in same]
         if len(set(ranks)) == len(ranks) and min(ranks) >= 0:
             for c, r in zip(same, ranks, strict=True):

@@ -85,7 +85,7 @@ PERSON_KEYS = frozenset("father mother parents spouse children child consort par
 NOT_PLACE_KEYS = frozenset("publisher label record_label distributor studio author writer "
                            "written_by director directed_by producer produced_by founder "
                            "founders founded_by key_people music_by composer title "
-                           "office".split())
+                           "office rank".split())
 
 
 PLACE_HOLDER_KEYS = frozenset("country city state province county district region "

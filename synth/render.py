@@ -153,21 +153,29 @@ def _merge_named(lits: list) -> list:
     politics", not "was interested in ethics and was interested in politics"; places of
     one field in its order ("was born in Dublin, Ireland"), where the field gives it."""
     groups: dict[str, list] = {}
-    for c in lits:
+
+    def group_of(c: Constraint) -> str | None:
+        """Its key; for a place, what it says ("was born in "), which two fields may share
+        (birth_date and birth_place)."""
         key = c.params.get("key") if c.kind == Kind.FACT_NAMED else None
-        if key and c.text.endswith(named(c.params["title"])):
-            groups.setdefault(key, []).append(c)
-    for key, same in list(groups.items()):
-        if key in PLACE_KEYS:
+        if not key or not c.text.endswith(named(c.params["title"])):
+            return None
+        return "place:" + c.text[:-len(named(c.params["title"]))] if key in PLACE_KEYS else key
+
+    for c in lits:
+        if (g := group_of(c)) is not None:
+            groups.setdefault(g, []).append(c)
+    for g, same in list(groups.items()):
+        if g.startswith("place:"):
             runs = {c.provenance.get("run") for c in same}
             if all("at" in c.provenance for c in same) and len(runs) == 1:
                 # one address: "[[Dublin]], [[Ireland]]"
-                groups[key] = sorted(same, key=lambda c: c.provenance["at"])
+                groups[g] = sorted(same, key=lambda c: c.provenance["at"])
             else:
-                del groups[key]  # which is in which is not known: said apart
+                del groups[g]  # which is in which is not known: said apart
     out = []
     for c in lits:
-        same = groups.get(c.params.get("key") if c.kind == Kind.FACT_NAMED else "") or []
+        same = groups.get(group_of(c) or "") or []
         if len(same) < 2 or c not in same:
             out.append(c)
         elif c is same[0]:
