@@ -486,10 +486,9 @@ class Variety:
         return None
 
     def initials_full(self, tree: Tree) -> bool:
-        """Whether ``tree`` uses a name's initial past one in ten of the kept trees (one
-        in a run of fewer than ten)."""
-        return _has_initial(tree) and self.initials + 1 > max(1, int((self.kept + 1)
-                                                                      * INITIAL_RATE))
+        """Whether ``tree`` uses a name's initial past one in ten of the kept trees: the
+        tenth may, the ninth may not (a run of fewer than ten has none)."""
+        return _has_initial(tree) and self.initials + 1 > int((self.kept + 1) * INITIAL_RATE)
 
     def take(self, tree: Tree) -> None:
         self.kept += 1

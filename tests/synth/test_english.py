@@ -277,7 +277,7 @@ def test_the_writer_states_relations_the_patterns_cannot_read(
     with pytest.raises(SynthError, match="no writer"):
         synthesize(schools, cfg, count=1, seed=3)
     with openai_server() as (url, rec):
-        trees, report = synthesize(schools, cfg, count=6, seed=3, workers=2,
+        trees, report = synthesize(schools, cfg, count=6, seed=2, workers=2,
                                    llm=make_chat("openai:writer", url))
     stated = [t for t in trees if needs_writer(t)]
     assert len(trees) == 6 and stated, [t.question for t in trees]
@@ -288,7 +288,7 @@ def test_the_writer_states_relations_the_patterns_cannot_read(
         assert rel.sentence and rel.claim is None and rel.rel == "LINKS_TO"
     assert len(rec.calls("writer")) == report.llm["writer"]["calls"] == 6
     with openai_server(states=False) as (url, rec):
-        kept, dropped = synthesize(schools, cfg, count=6, seed=3, workers=2,
+        kept, dropped = synthesize(schools, cfg, count=6, seed=2, workers=2,
                                    llm=make_chat("openai:writer", url))
     assert dropped.rejected["writer_did_not_state"] >= len(stated)
     assert len(kept) == 6 and not any(needs_writer(t) for t in kept)
@@ -337,5 +337,5 @@ def test_a_run_stays_varied_however_few_trees_it_delivers(schools: FalkorBackend
             if v.relation is not None]
     assert max(map(keys.count, keys)) <= max(2, len(keys) // 4), keys
     initials = sum(any(c.kind == Kind.TITLE_INITIAL for c in tree_clues(t)) for t in trees)
-    assert initials <= max(1, len(trees) // 10)
+    assert initials <= len(trees) // 10
     assert rep.rejected.get("variety_noun", 0) + rep.rejected.get("variety_relation", 0) > 0
