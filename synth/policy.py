@@ -39,11 +39,12 @@ BAD_NOUNS = frozenset(
 
 NOUN_MAP = {"study": "field of study", "field": "field of study",
             "discipline": "field of study", "cultivation": "practice", "people": "ethnic group",
-            "collection": "collection", "largest": None, "first": None, "only": None,
+            "collection": "collection", "nation": "country", "largest": None, "first": None,
+            "only": None,
             "son": None, "daughter": None, "wife": None, "husband": None, "brother": None,
             "sister": None, "widow": None, "nephew": None, "niece": None}
 """Lead-sentence heads read as another noun (None: no noun; "was the son of Duncan I"
-says whose son he was, not what he is)."""
+says whose son he was, not what he is; "England is a nation in ..." is a country)."""
 
 PERSON_NOUNS = frozenset(
     "person politician writer scientist philosopher artist comedian footballer musician "
