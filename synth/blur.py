@@ -271,10 +271,11 @@ def _address(raw: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def place_stem(c: Constraint) -> str:
-    """What a named place clue says of its entity, less the place: "was born in "."""
+def value_stem(c: Constraint) -> str | None:
+    """What a named value's clue says of its entity, less the value ("was born in "), or
+    None where its words do not end with the value."""
     name = named(c.params["title"])
-    return c.text[:-len(name)] if c.text.endswith(name) else c.text
+    return c.text[:-len(name)] if c.text.endswith(name) else None
 
 
 def _order_places(groups: list[list[Constraint]],
@@ -291,7 +292,7 @@ def _order_places(groups: list[list[Constraint]],
     for c in (g[0] for g in groups if g):
         if c.kind == FACT_NAMED and c.params["key"] in PLACE_KEYS:
             by_key.setdefault(c.params["key"], []).append(c)
-            by_stem.setdefault(place_stem(c), []).append(c)
+            by_stem.setdefault(value_stem(c) or c.text, []).append(c)
     # Two fields that say one thing ("birth_date = ..., [[England]]" and "birth_place =
     # [[London]]": "was born in London, England"): one address, where nouns order it.
     fields = [same for same in by_stem.values()

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from graph.constraints import Kind
-from synth.blur import fmt_number
+from synth.blur import fmt_number, value_stem
 from synth.describe import with_article
 from synth.model import Constraint, Tree, Vertex
 from synth.names import without_qualifier
@@ -158,9 +158,10 @@ def _merge_named(lits: list) -> list:
         """Its key; for a place, what it says ("was born in "), which two fields may share
         (birth_date and birth_place)."""
         key = c.params.get("key") if c.kind == Kind.FACT_NAMED else None
-        if not key or not c.text.endswith(named(c.params["title"])):
+        stem = value_stem(c) if key else None
+        if stem is None:
             return None
-        return "place:" + c.text[:-len(named(c.params["title"]))] if key in PLACE_KEYS else key
+        return "place:" + stem if key in PLACE_KEYS else key
 
     for c in lits:
         if (g := group_of(c)) is not None:
@@ -179,7 +180,7 @@ def _merge_named(lits: list) -> list:
         if len(same) < 2 or c not in same:
             out.append(c)
         elif c is same[0]:
-            stem = c.text[:-len(named(c.params["title"]))]
+            stem = value_stem(c) or ""  # grouped: its words end with the value
             names = [named(x.params["title"]) for x in same]
             words = ", ".join(names) if c.params["key"] in PLACE_KEYS else join(names)
             out.append(Constraint(c.kind, c.params, stem + words, c.provenance))

@@ -748,7 +748,8 @@ class Sampler:
             if c in chosen or (c.kind == TITLE_INITIAL and (
                     best is not None or not self._initials_ok(tree, chosen))):
                 continue
-            if is_root and self._pins(c):
+            pinning = self._pins(c)
+            if is_root and pinning:
                 continue  # the answer said outright: the chain would be pointless
             if not number_allowed(c.kind, numbers[0], numbers[1], self.config.vertices - 1):
                 continue
@@ -757,7 +758,6 @@ class Sampler:
             # rejected whatever it is, so the engine stops there (same choice, fewer rows).
             # A clue that pins in the world (ahead in the options) beats one that does not
             # whenever it narrows at all: the graph is not the world.
-            pinning = self._pins(c)
             beats_kind = best is not None and pinning and not best_pins
             bound = n if best is None or beats_kind else best[1]
             if narrowing is not None:
