@@ -39,6 +39,9 @@ not used.
     'grew up in'
     >>> claim_vp("Einstein and his wife moved to Bern.", "Bern", "Albert Einstein") is None
     True
+    >>> claim_vp("Stravinsky was born in Oranienbaum and brought up in Saint Petersburg.",
+    ...          "Saint Petersburg", "Igor Stravinsky")
+    'was brought up in'
     >>> claim_vp("Yagan's head was removed and brought to London.", "London", "Yagan") is None
     True
     >>> claim_vp("When the war ended, his son moved to Bern.", "Bern", "Albert Einstein") is None
@@ -239,6 +242,9 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str,
         words = _verb_phrase(parts[-1]) if len(parts) > 1 else None
         if words is None or not (_is_verb(words[0]) and _opens_with_verb(parts[0])):
             return None
+        be = _opening_verb(parts[0])
+        if words[0] in _PASSIVE and be in ("was", "is", "were", "are"):
+            words = [be, *words]  # "was born in Oranienbaum and brought up in": was
     first, last = words[0], words[-1]
     if first in _PLURAL_VERBS:
         return None
@@ -258,11 +264,25 @@ def _is_verb(word: str) -> bool:
     return word in _AUX or (word.endswith("ed") and len(word) > 3)
 
 
+def _opening_verb(part: str) -> str | None:
+    """The first word of ``part`` past adverbs ("quickly conquered ..." -> "conquered")."""
+    words = [w for w in part.split() if w not in _DROP and not w.endswith("ly")]
+    return words[0] if words else None
+
+
 def _opens_with_verb(part: str) -> bool:
     """Whether ``part`` goes on from the subject with a verb ("quickly conquered ...",
     not "'s head was removed")."""
-    words = [w for w in part.split() if w not in _DROP and not w.endswith("ly")]
-    return bool(words) and _is_verb(words[0])
+    first = _opening_verb(part)
+    return first is not None and _is_verb(first)
+
+
+_PASSIVE = frozenset("brought raised educated buried crowned baptized baptised named elected "
+                     "appointed known considered regarded recognised recognized exiled "
+                     "imprisoned executed murdered ordained canonized canonised "
+                     "knighted".split())
+"""Participles that, after "was born in X and", go on in the passive: "brought up in"
+says "was brought up in"."""
 
 
 def _verb_phrase(rest: str) -> list[str] | None:

@@ -96,19 +96,27 @@ def _clauses(plan: _Plan, v: Vertex, level: int) -> tuple[list[str], list[str]]:
                 inline = False  # the hidden entity gets a sentence of its own
         ref = _noun_phrase(plan, c, level + 1) if inline else _separate(plan, c)
         out.append(preposition(phrase, c.noun).replace("{}", ref))
-    return out, objs
+    # "was born in this country in the 1770s", not "... in the 1770s and was born in
+    # this country" (a place said in full takes no date after it: it may go on).
+    return _merge_places(out, only=_THIS), objs
+
+
+_THIS = re.compile(r" this [a-z][a-z \-]*$")
 
 
 _MONTHS = re.compile(r" in (\w+, \w+ or \w+)$")
 _WHEN = re.compile(r"^(?P<verb>.+?) (?P<when>in (?:the |[A-Z][a-z]+, [A-Z][a-z]+ or ).+)$")
 
 
-def _merge_places(clauses: list[str]) -> list[str]:
+def _merge_places(clauses: list[str], only: re.Pattern | None = None) -> list[str]:
     """A date and a named place of one event say one thing: "died in Switzerland in
-    the 1820s", not "died in the 1820s and died in Switzerland".
+    the 1820s", not "died in the 1820s and died in Switzerland" (``only``: places whose
+    clause matches it).
 
     >>> _merge_places(["died in the 1820s", "is a chemist", "died in Geneva"])
     ['is a chemist', 'died in Geneva in the 1820s']
+    >>> _merge_places(["was born in the 1770s", "was born in this country"], _THIS)
+    ['was born in this country in the 1770s']
     """
     out = list(clauses)
     for date in clauses:
@@ -117,7 +125,7 @@ def _merge_places(clauses: list[str]) -> list[str]:
             continue
         verb = m.group("verb")
         place = next((c for c in out if c != date and c.startswith(f"{verb} in ")
-                      and not _WHEN.match(c)), None)
+                      and not _WHEN.match(c) and (only is None or only.search(c))), None)
         if place is not None and date in out:
             out[out.index(place)] = f"{place} {m.group('when')}"
             out.remove(date)
