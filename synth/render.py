@@ -105,7 +105,8 @@ _THIS = re.compile(r" this [a-z][a-z \-]*$")
 
 
 _MONTHS = re.compile(r" in (\w+, \w+ or \w+)$")
-_WHEN = re.compile(r"^(?P<verb>.+?) (?P<when>in (?:the |[A-Z][a-z]+, [A-Z][a-z]+ or ).+)$")
+_WHEN = re.compile(r"^(?P<verb>.+?) (?P<when>(?:in (?:the |[A-Z][a-z]+, [A-Z][a-z]+ or )|"
+                   r"between [A-Z][a-z]+ and [A-Z][a-z]+ of a year in ).+)$")
 
 
 def _merge_places(clauses: list[str], only: re.Pattern | None = None) -> list[str]:
@@ -117,6 +118,9 @@ def _merge_places(clauses: list[str], only: re.Pattern | None = None) -> list[st
     ['is a chemist', 'died in Geneva in the 1820s']
     >>> _merge_places(["was born in the 1770s", "was born in this country"], _THIS)
     ['was born in this country in the 1770s']
+    >>> _merge_places(["died between May and July of a year in the 1860s", "died in this city"],
+    ...               _THIS)
+    ['died in this city between May and July of a year in the 1860s']
     """
     out = list(clauses)
     for date in clauses:
