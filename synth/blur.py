@@ -240,11 +240,13 @@ def profile(backend: GraphBackend, title: str, lang: str = "en",
 
 def _claim_ok(c: Constraint, noun: str | None,
               noun_of: Callable[[str], str | None] | None) -> bool:
-    """A claim from a work's page must be about the work (synth.policy.claim_fits)."""
+    """A claim from a work's page must be about the work, and "played" no person
+    (synth.policy.claim_fits)."""
     if c.kind == LINKS_TO_NAMED:
-        return claim_fits(c.provenance.get("claim"), noun)
+        return claim_fits(c.provenance.get("claim"), noun, None if noun_of is None else (
+            lambda: noun_of(c.params["title"])))
     if c.kind == LINKED_FROM_NAMED and noun_of is not None:
-        return claim_fits(c.provenance.get("claim"), noun_of(c.params["title"]))
+        return claim_fits(c.provenance.get("claim"), noun_of(c.params["title"]), lambda: noun)
     return True
 
 

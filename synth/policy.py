@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from graph.constraints import Kind
@@ -219,10 +220,21 @@ def is_work(noun: str | None) -> bool:
     return bool(noun) and (noun in WORK_NOUNS or noun.split(" ")[-1] in WORK_NOUNS)
 
 
-def claim_fits(claim: str | None, subject_noun: str | None) -> bool:
-    """Whether a claim whose subject is called ``subject_noun`` says something about
-    the world."""
-    if not claim or not subject_noun:
+AMBIGUOUS_OF_A_PERSON = frozenset(("played",))
+"""Claims that say two things of a person object: "Stefan Edberg played [Boris Becker]"
+is a match or a role."""
+
+
+def claim_fits(claim: str | None, subject_noun: str | None,
+               object_noun: Callable[[], str | None] | None = None) -> bool:
+    """Whether a claim whose subject is called ``subject_noun`` (and whose object,
+    asked only where it matters, ``object_noun()``) says something about the world."""
+    if not claim:
+        return True
+    if claim in AMBIGUOUS_OF_A_PERSON and object_noun is not None \
+            and person_noun(object_noun()):
+        return False
+    if not subject_noun:
         return True
     return not is_work(subject_noun) or bool(WORK_CLAIMS.match(claim))
 

@@ -483,10 +483,11 @@ class Sampler:
         rel, other = option
         if rel.rel == Rel.FACT:
             return rel.direction == "out" or self._holds(other, rel.key)
-        subject = title if rel.direction == "out" else other
+        subject, obj = (title, other) if rel.direction == "out" else (other, title)
         if rel.stated and is_work(self.noun_of(subject)):
             return False
-        return claim_fits(rel.claim, self.noun_of(subject)) if rel.claim else True
+        return claim_fits(rel.claim, self.noun_of(subject),
+                          lambda: self.noun_of(obj)) if rel.claim else True
 
     def _value_fits(self, title: str, key: str | None) -> bool:
         """Whether ``title`` can be the value of infobox ``key`` (synth.policy.fits)."""

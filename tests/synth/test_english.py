@@ -117,6 +117,14 @@ def test_claims_past_an_opening_phrase_a_date_or_a_first_verb(
     assert claim("Jimmy Carter", "Fidel Castro") == "met with"
     assert claim("William I of England", "Westminster Abbey") == "was crowned in"
     assert claim("Yagan", "London") is None
+    # "Stefan Edberg played [Boris Becker]": a match or a role; no clue and no hop
+    assert claim("Stefan Edberg", "Boris Becker") == "played"
+    s = Sampler(schools, SynthConfig())
+    assert not any(g[0].params.get("title") == "Boris Becker"
+                   for g in s.profile("Stefan Edberg").groups)
+    played = [(rel, t) for rel, t in s.neighbours("Boris Becker") if t == "Stefan Edberg"]
+    assert played and played[0][0].claim == "played"
+    assert not s._option_fits("Boris Becker", played[0])
 
 
 def test_a_number_the_infobox_gives_as_a_year_is_a_year() -> None:
