@@ -42,6 +42,9 @@ not used.
     >>> claim_vp("Stravinsky was born in Oranienbaum and brought up in Saint Petersburg.",
     ...          "Saint Petersburg", "Igor Stravinsky")
     'was brought up in'
+    >>> claim_vp("It was first visited by Europeans and first colonized successfully by France.",
+    ...          "France", "Saint Lucia")
+    'was colonized successfully by'
     >>> claim_vp("Yagan's head was removed and brought to London.", "London", "Yagan") is None
     True
     >>> claim_vp("When the war ended, his son moved to Bern.", "Bern", "Albert Einstein") is None
@@ -243,8 +246,10 @@ def claim_vp(sentence: str | None, anchor: str | None, subject: str,
         if words is None or not (_is_verb(words[0]) and _opens_with_verb(parts[0])):
             return None
         be = _opening_verb(parts[0])
-        if words[0] in _PASSIVE and be in ("was", "is", "were", "are"):
-            words = [be, *words]  # "was born in Oranienbaum and brought up in": was
+        if be in ("was", "is", "were", "are") and (words[0] in _PASSIVE or words[-1] == "by"):
+            # "was born in Oranienbaum and brought up in", "was first visited by
+            # Europeans and colonized successfully by": the second is passive too
+            words = [be, *words]
     first, last = words[0], words[-1]
     if first in _PLURAL_VERBS:
         return None
